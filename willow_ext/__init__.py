@@ -1,0 +1,73 @@
+"""willow_ext: the hand-written layer over the generated Willow v3 client.
+
+OAuth2 client credentials (``httpx.Auth``), retries (a wrapping transport), typed errors,
+pagination (including insight parent/child trees) and bulk helpers. The low-level generated
+package is ``willow_api_client``; every generated operation works through ``client.generated``.
+"""
+
+from ._auth import ClientCredentials as ClientCredentials
+from ._auth import ClientCredentialsAuth as ClientCredentialsAuth
+from ._auth import Secret as Secret
+from ._client import AsyncWillowClient as AsyncWillowClient
+from ._client import WillowClient as WillowClient
+from ._client import base_url_for as base_url_for
+from ._errors import APIConnectionError as APIConnectionError
+from ._errors import APIStatusError as APIStatusError
+from ._errors import APITimeoutError as APITimeoutError
+from ._errors import AuthenticationError as AuthenticationError
+from ._errors import AuthenticationStatusError as AuthenticationStatusError
+from ._errors import BadRequestError as BadRequestError
+from ._errors import ConflictError as ConflictError
+from ._errors import InternalServerError as InternalServerError
+from ._errors import InvalidRequestError as InvalidRequestError
+from ._errors import NotFoundError as NotFoundError
+from ._errors import PermissionDeniedError as PermissionDeniedError
+from ._errors import RateLimitError as RateLimitError
+from ._errors import ResponseValidationError as ResponseValidationError
+from ._errors import UnprocessableEntityError as UnprocessableEntityError
+from ._errors import WillowError as WillowError
+from ._pagination import AsyncPager as AsyncPager
+from ._pagination import InsightTree as InsightTree
+from ._pagination import Pager as Pager
+from ._pagination import PaginationError as PaginationError
+from ._retry import AsyncRetryTransport as AsyncRetryTransport
+from ._retry import RetryPolicy as RetryPolicy
+from ._retry import RetryTransport as RetryTransport
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncPager",
+    "AsyncRetryTransport",
+    "AsyncWillowClient",
+    "AuthenticationError",
+    "AuthenticationStatusError",
+    "BadRequestError",
+    "ClientCredentials",
+    "ClientCredentialsAuth",
+    "ConflictError",
+    "InsightTree",
+    "InternalServerError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "Pager",
+    "PaginationError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseValidationError",
+    "RetryPolicy",
+    "RetryTransport",
+    "Secret",
+    "UnprocessableEntityError",
+    "WillowClient",
+    "WillowError",
+    "base_url_for",
+]
+
+# Tracebacks and reprs show the public path (willow_ext.NotFoundError), not the private module.
+for _name in __all__:
+    _obj = globals()[_name]
+    if getattr(_obj, "__module__", "").startswith("willow_ext._"):
+        _obj.__module__ = "willow_ext"
+del _name, _obj

@@ -1,0 +1,204 @@
+"""Typed errors: one hierarchy, one factory (``make_status_error``).
+
+WillowError
+├── InvalidRequestError          bad input caught before anything is sent (also a ValueError)
+├── AuthenticationError          the token endpoint refused or answered nonsense
+├── APIConnectionError           the request did not complete (DNS, refused, reset)
+│   └── APITimeoutError
+├── ResponseValidationError      a 2xx body that does not match the spec
+└── APIStatusError               any non-2xx answer, carrying ProblemDetails fields
+    ├── BadRequestError (400), AuthenticationStatusError (401), PermissionDeniedError (403),
+    ├── NotFoundError (404), ConflictError (409), UnprocessableEntityError (422),
+    └── RateLimitError (429), InternalServerError (5xx)
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "AuthenticationStatusError",
+    "BadRequestError",
+    "ConflictError",
+    "InternalServerError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseValidationError",
+    "UnprocessableEntityError",
+    "WillowError",
+    "excerpt",
+    "make_status_error",
+]
+
+EXCERPT_LIMIT = 300
+_REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-ms-request-id", "traceparent")
+
+
+def excerpt(data: bytes | str, limit: int = EXCERPT_LIMIT) -> str:
+    """A bounded, single-line, printable quote of a body for error messages."""
+    text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+    text = " ".join(text.split())
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} chars)"
+
+
+class WillowError(Exception):
+    """Base class of every error this package raises."""
+
+
+class InvalidRequestError(WillowError, ValueError):
+    """The call was refused locally, before any request was sent (e.g. an empty or '..' id)."""
+
+
+class AuthenticationError(WillowError):
+    """No usable access token: the token endpoint refused the credentials or sent an unusable body."""
+
+    def __init__(self, message: str, *, status_code: int | None = None, error: str | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        #: The OAuth2 ``error`` code when the endpoint sent one (e.g. ``invalid_client``).
+        self.error = error
+
+
+class APIConnectionError(WillowError):
+    """The request could not be completed (connection refused, reset, DNS failure)."""
+
+    def __init__(self, message: str, *, request: httpx.Request) -> None:
+        super().__init__(message)
+        self.request = request
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out (after any retries)."""
+
+
+class ResponseValidationError(WillowError):
+    """A success response whose body does not match the spec (malformed JSON or wrong shape)."""
+
+    def __init__(self, message: str, *, response: httpx.Response) -> None:
+        super().__init__(f"{message}; body: {excerpt(response.content)!r}")
+        self.response = response
+        self.status_code = response.status_code
+
+
+class APIStatusError(WillowError):
+    """The server answered with a non-2xx status. ProblemDetails fields are parsed when present."""
+
+    status_code: int
+
+    def __init__(self, message: str, *, response: httpx.Response, body: object) -> None:
+        super().__init__(message)
+        self.response = response
+        self.request = response.request
+        self.status_code = response.status_code
+        #: The decoded JSON body, or the text when it was not JSON.
+        self.body = body
+        problem = body if isinstance(body, dict) else {}
+        self.type: str | None = _str_or_none(problem.get("type"))
+        self.title: str | None = _str_or_none(problem.get("title"))
+        self.detail: str | None = _str_or_none(problem.get("detail"))
+        self.instance: str | None = _str_or_none(problem.get("instance"))
+        errors = problem.get("errors")
+        #: ASP.NET validation errors: field name -> messages.
+        self.errors: dict[str, list[str]] = _validation_errors(errors)
+        self.request_id: str | None = next(
+            (response.headers[h] for h in _REQUEST_ID_HEADERS if h in response.headers), None
+        )
+
+
+class BadRequestError(APIStatusError):
+    status_code: int = 400
+
+
+class AuthenticationStatusError(APIStatusError):
+    """401 from an API call even after one token refresh."""
+
+    status_code: int = 401
+
+
+class PermissionDeniedError(APIStatusError):
+    status_code: int = 403
+
+
+class NotFoundError(APIStatusError):
+    status_code: int = 404
+
+
+class ConflictError(APIStatusError):
+    status_code: int = 409
+
+
+class UnprocessableEntityError(APIStatusError):
+    status_code: int = 422
+
+
+class RateLimitError(APIStatusError):
+    status_code: int = 429
+
+
+class InternalServerError(APIStatusError):
+    """Any 5xx."""
+
+
+_BY_STATUS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationStatusError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _validation_errors(value: object) -> dict[str, list[str]]:
+    if not isinstance(value, dict):
+        return {}
+    out: dict[str, list[str]] = {}
+    for field, messages in value.items():
+        if isinstance(messages, list):
+            out[str(field)] = [str(m) for m in messages]
+        elif messages is not None:
+            out[str(field)] = [str(messages)]
+    return out
+
+
+def _decode(response: httpx.Response) -> object:
+    try:
+        return json.loads(response.content) if response.content else None
+    except ValueError:
+        return response.text
+
+
+def _message(response: httpx.Response, body: object) -> str:
+    request = response.request
+    head = f"{request.method} {request.url.path} -> {response.status_code} {response.reason_phrase}"
+    if isinstance(body, dict):
+        parts = [str(body[k]) for k in ("title", "detail") if isinstance(body.get(k), str) and body[k]]
+        errors = _validation_errors(body.get("errors"))
+        parts.extend(f"{field}: {'; '.join(msgs)}" for field, msgs in errors.items())
+        if parts:
+            return f"{head}: {' — '.join(parts)}"
+    if body:
+        return f"{head}: {excerpt(body if isinstance(body, str) else json.dumps(body, default=str))}"
+    return head
+
+
+def make_status_error(response: httpx.Response) -> APIStatusError:
+    """The typed error for a non-2xx response (the body must already be read)."""
+    body = _decode(response)
+    cls = _BY_STATUS.get(response.status_code)
+    if cls is None:
+        cls = InternalServerError if response.status_code >= 500 else APIStatusError
+    return cls(_message(response, body), response=response, body=body)

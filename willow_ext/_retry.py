@@ -1,0 +1,324 @@
+"""Retries as a wrapping httpx transport, with every decision in small pure functions.
+
+Why not httpx-retries: its policy is per HTTP method only, but Willow needs per-operation rules
+(``POST /twins`` is a read, ``PUT /tickets`` creates), it caps an over-long ``Retry-After``
+instead of declining it, it has no total-time budget, and it cannot retry a connection reset
+while the body is being read (that happens above a plain transport). Each of those is a few
+lines here, all tested.
+
+The transport sits *below* httpx's auth and redirect handling (see httpx docs, "Transports"), so
+the token request that the OAuth2 flow yields is retried too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import httpx
+
+__all__ = [
+    "AsyncRetryTransport",
+    "RetryDecision",
+    "RetryPolicy",
+    "RetryTransport",
+    "decide_retry",
+    "is_replay_safe",
+    "parse_retry_after",
+]
+
+logger = logging.getLogger("willow_ext")
+
+#: Retried statuses: request timeout, rate limited, and gateway/availability failures.
+RETRY_STATUSES = frozenset({408, 429, 502, 503, 504})
+
+# Operations whose replay is harmless, by method then path (relative to the API root).
+# - PUT /twins, PUT /twins/relationships, PUT /events are upserts: replaying stores the same thing.
+# - POST /twins, /twins/ids, /twins/graph, /twins/count, /time-series/ids(/latest), /insights, /events,
+#   /tickets and the ticket-metadata lists are read-only queries that use POST for their body.
+# - POST /time-series: a replay writes the same points at the same timestamps, which the server
+#   de-duplicates for range reads (reference [src] RemoveDuplicates), so it is safe.
+# - DELETE /events deletes the same ids again; PATCH /tickets... allows only "replace" operations.
+# Not safe: PUT /tickets and PUT /tickets/{categories,job-types,service-needed} create a new record
+# each time, PATCH /twins/{id} may carry JSON Patch "add" operations, POST /events/files may create
+# events twice. Those are retried only when the request certainly never reached the server.
+_REPLAY_SAFE: dict[str, re.Pattern[str]] = {
+    "PUT": re.compile(r"^/(twins|twins/relationships|events)$"),
+    "POST": re.compile(
+        r"^/(oauth2/token|twins|twins/ids|twins/graph|twins/count|time-series|time-series/ids"
+        r"|time-series/ids/latest|insights|events|tickets|tickets/categories|tickets/job-types"
+        r"|tickets/service-needed)$"
+    ),
+    "PATCH": re.compile(r"^/tickets/[^/]+(/.*)?$|^/tickets/(categories|job-types|service-needed)/[^/]+$"),
+    "DELETE": re.compile(r"^/events$"),
+}
+_ALWAYS_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def is_replay_safe(method: str, path: str) -> bool:
+    """Whether sending this request twice has the same effect as sending it once."""
+    method = method.upper()
+    if method in _ALWAYS_SAFE_METHODS:
+        return True
+    pattern = _REPLAY_SAFE.get(method)
+    return bool(pattern and pattern.match(path.rstrip("/") or "/"))
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How hard to try. The defaults ride out Willow's documented limit (20 requests per 10 s
+    window on /twins and /time-series, 429 with no Retry-After): 0.5+1+2+4+8 s of backoff spans
+    more than one full window."""
+
+    max_attempts: int = 8
+    backoff_initial: float = 0.5
+    backoff_multiplier: float = 2.0
+    backoff_max: float = 8.0
+    #: Each sleep is scaled by a random factor in [1 - jitter, 1 + jitter].
+    jitter: float = 0.25
+    #: Give up once this much time has passed since the first attempt (sleeps included).
+    max_total_seconds: float = 60.0
+    #: A Retry-After longer than this is not waited for: the error is returned at once.
+    max_retry_after: float = 60.0
+    retry_statuses: frozenset[int] = RETRY_STATUSES
+
+    @classmethod
+    def disabled(cls) -> RetryPolicy:
+        return cls(max_attempts=1)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryDecision:
+    retry: bool
+    delay: float = 0.0
+    reason: str = ""
+
+
+def parse_retry_after(headers: httpx.Headers, now: datetime | None = None) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or HTTP date).
+
+    RFC 9110 section 10.2.3: https://www.rfc-editor.org/rfc/rfc9110#section-10.2.3
+    """
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms is not None:
+        try:
+            return max(0.0, float(raw_ms) / 1000.0)
+        except ValueError:
+            pass
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    raw = raw.strip()
+    try:
+        seconds = float(raw)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN or infinite
+        return None
+    return max(0.0, seconds)
+
+
+def backoff_delay(policy: RetryPolicy, attempt: int, rand: Callable[[], float] = random.random) -> float:
+    """Exponential backoff with jitter for the sleep after ``attempt`` (1-based) failed."""
+    base = min(policy.backoff_max, policy.backoff_initial * policy.backoff_multiplier ** (attempt - 1))
+    factor = 1.0 + policy.jitter * (2.0 * rand() - 1.0)
+    return max(0.0, min(policy.backoff_max, base * factor))
+
+
+def _never_sent(error: Exception) -> bool:
+    # The request certainly did not reach the server: connecting failed or no pool slot was free.
+    return isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+
+
+def decide_retry(
+    policy: RetryPolicy,
+    *,
+    attempt: int,
+    elapsed: float,
+    replay_safe: bool,
+    response: httpx.Response | None = None,
+    error: Exception | None = None,
+    rand: Callable[[], float] = random.random,
+) -> RetryDecision:
+    """Whether to try again after ``attempt`` (1-based) ended in ``response`` or ``error``."""
+    if attempt >= policy.max_attempts:
+        return RetryDecision(False, reason=f"gave up after {attempt} attempts")
+    if error is not None:
+        if not isinstance(error, httpx.TransportError):
+            return RetryDecision(False, reason=f"not a transport error: {type(error).__name__}")
+        if not (replay_safe or _never_sent(error)):
+            return RetryDecision(False, reason="request may have been processed and is not safe to replay")
+        delay = backoff_delay(policy, attempt, rand)
+        reason = type(error).__name__
+    else:
+        assert response is not None
+        if response.status_code not in policy.retry_statuses:
+            return RetryDecision(False)
+        # A 429 was rejected before processing; other statuses may hide a partial write.
+        if not replay_safe and response.status_code != 429:
+            return RetryDecision(False, reason=f"{response.status_code} on an operation that is not safe to replay")
+        server_delay = parse_retry_after(response.headers)
+        if server_delay is not None and server_delay > policy.max_retry_after:
+            return RetryDecision(False, reason=f"Retry-After {server_delay:.0f}s exceeds {policy.max_retry_after:.0f}s")
+        delay = server_delay if server_delay is not None else backoff_delay(policy, attempt, rand)
+        reason = f"HTTP {response.status_code}"
+    if elapsed + delay > policy.max_total_seconds:
+        return RetryDecision(False, reason=f"retry budget of {policy.max_total_seconds:.0f}s spent")
+    return RetryDecision(True, delay=delay, reason=reason)
+
+
+@dataclass
+class RetryStats:
+    """Counters a caller can read to report how many retries were taken."""
+
+    retries: int = 0
+    by_reason: dict[str, int] = field(default_factory=dict)
+
+    def record(self, reason: str) -> None:
+        self.retries += 1
+        self.by_reason[reason] = self.by_reason.get(reason, 0) + 1
+
+
+def _api_path(request: httpx.Request, root: str) -> str:
+    path = request.url.path
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
+def _log(request: httpx.Request, status: int | str, attempt: int, started: float) -> None:
+    if logger.isEnabledFor(logging.DEBUG):
+        elapsed_ms = (time.monotonic() - started) * 1000
+        # Path only: query strings and headers are never logged.
+        logger.debug(
+            "%s %s -> %s attempt=%d elapsed_ms=%.0f", request.method, request.url.path, status, attempt, elapsed_ms
+        )
+
+
+class RetryTransport(httpx.BaseTransport):
+    """Wraps another transport and retries by :class:`RetryPolicy`.
+
+    The body of each response is read inside the loop, so a connection reset while it streams
+    is retried like any other transport error (for operations that are safe to replay).
+    """
+
+    def __init__(
+        self,
+        transport: httpx.BaseTransport,
+        policy: RetryPolicy | None = None,
+        *,
+        api_root: str = "",
+        sleep: Callable[[float], None] = time.sleep,
+        stats: RetryStats | None = None,
+    ) -> None:
+        self._transport = transport
+        self.policy = policy or RetryPolicy()
+        self._api_root = api_root.rstrip("/")
+        self._sleep = sleep
+        self.stats = stats or RetryStats()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        replay_safe = is_replay_safe(request.method, _api_path(request, self._api_root))
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            attempt_started = time.monotonic()
+            try:
+                response = self._transport.handle_request(request)
+                response.read()
+            except httpx.TransportError as exc:
+                _log(request, type(exc).__name__, attempt, attempt_started)
+                decision = decide_retry(
+                    self.policy, attempt=attempt, elapsed=time.monotonic() - started, replay_safe=replay_safe, error=exc
+                )
+                if not decision.retry:
+                    raise
+            else:
+                _log(request, response.status_code, attempt, attempt_started)
+                decision = decide_retry(
+                    self.policy,
+                    attempt=attempt,
+                    elapsed=time.monotonic() - started,
+                    replay_safe=replay_safe,
+                    response=response,
+                )
+                if not decision.retry:
+                    return response
+                response.close()  # free the connection before sleeping
+            self.stats.record(decision.reason)
+            logger.debug(
+                "retrying %s %s in %.2fs (%s)", request.method, request.url.path, decision.delay, decision.reason
+            )
+            self._sleep(decision.delay)
+
+    def close(self) -> None:
+        self._transport.close()
+
+
+class AsyncRetryTransport(httpx.AsyncBaseTransport):
+    """The asyncio twin of :class:`RetryTransport`; same decisions, awaited I/O."""
+
+    def __init__(
+        self,
+        transport: httpx.AsyncBaseTransport,
+        policy: RetryPolicy | None = None,
+        *,
+        api_root: str = "",
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        stats: RetryStats | None = None,
+    ) -> None:
+        self._transport = transport
+        self.policy = policy or RetryPolicy()
+        self._api_root = api_root.rstrip("/")
+        self._sleep = sleep
+        self.stats = stats or RetryStats()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        replay_safe = is_replay_safe(request.method, _api_path(request, self._api_root))
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            attempt_started = time.monotonic()
+            try:
+                response = await self._transport.handle_async_request(request)
+                await response.aread()
+            except httpx.TransportError as exc:
+                _log(request, type(exc).__name__, attempt, attempt_started)
+                decision = decide_retry(
+                    self.policy, attempt=attempt, elapsed=time.monotonic() - started, replay_safe=replay_safe, error=exc
+                )
+                if not decision.retry:
+                    raise
+            else:
+                _log(request, response.status_code, attempt, attempt_started)
+                decision = decide_retry(
+                    self.policy,
+                    attempt=attempt,
+                    elapsed=time.monotonic() - started,
+                    replay_safe=replay_safe,
+                    response=response,
+                )
+                if not decision.retry:
+                    return response
+                await response.aclose()
+            self.stats.record(decision.reason)
+            logger.debug(
+                "retrying %s %s in %.2fs (%s)", request.method, request.url.path, decision.delay, decision.reason
+            )
+            await self._sleep(decision.delay)
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()

@@ -95,6 +95,7 @@ from willow_api_client.models import (
     TimeSeriesPoint,
     TimeSeriesWrite,
     Twin,
+    TwinGraph,
     TwinPage,
 )
 from willow_api_client.types import UNSET, File
@@ -280,7 +281,7 @@ class Twins(_Resource):
 
     def graph(self, request: GetTwinGraphRequest | Mapping[str, Any]) -> dict[str, Any]:
         """The graph response shape is undocumented: returned as plain JSON."""
-        return self._call(OpenObject, twins_v2_get_twin_graph, body=as_model(request, GetTwinGraphRequest)).to_dict()
+        return self._call(TwinGraph, twins_v2_get_twin_graph, body=as_model(request, GetTwinGraphRequest)).to_dict()
 
     def count(self, query: TwinQuery = None) -> int | dict[str, Any]:
         result = self._call((int, OpenObject), twins_v2_get_twins_count, body=twin_query(query, None, None))
@@ -653,7 +654,7 @@ class AsyncTwins(_AsyncResource):
         return list(result.content or []) if isinstance(result, TwinPage) else result
 
     async def graph(self, request: GetTwinGraphRequest | Mapping[str, Any]) -> dict[str, Any]:
-        result = await self._call(OpenObject, twins_v2_get_twin_graph, body=as_model(request, GetTwinGraphRequest))
+        result = await self._call(TwinGraph, twins_v2_get_twin_graph, body=as_model(request, GetTwinGraphRequest))
         return result.to_dict()
 
     async def count(self, query: TwinQuery = None) -> int | dict[str, Any]:

@@ -49,12 +49,16 @@ class FaultConfig:
     token_lifetime: float = 3599.0
     #: Enforce Willow's documented 20 requests per 10 s per client on /twins/* and /time-series/*.
     rate_limit: bool = False
+    #: Faults to inject, in order, on the next API requests ("429", "503", "reset", "timeout").
+    queue: list[str] = field(default_factory=list)
     seed: int | None = None
 
     def __post_init__(self) -> None:
         self._random = random.Random(self.seed)  # noqa: S311 - fault injection, not security
 
     def pick(self) -> str | None:
+        if self.queue:
+            return self.queue.pop(0)
         if self.burst_429 > 0:
             self.burst_429 -= 1
             return "429"

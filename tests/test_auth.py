@@ -44,7 +44,9 @@ class FakeWillow:
                     return self.token_body(number)
                 token = f"tok-{number}"
                 self.valid = {token}
-            return httpx.Response(200, json={"access_token": token, "token_type": "Bearer", "expires_in": self.lifetime})
+            return httpx.Response(
+                200, json={"access_token": token, "token_type": "Bearer", "expires_in": self.lifetime}
+            )
         self.api_requests.append(request)
         self.sent_authorization.append(request.headers.get("authorization", ""))
         if request.headers.get("authorization", "").removeprefix("Bearer ") not in self.valid:

@@ -102,16 +102,18 @@ def test_backoff_is_exponential_capped_and_jittered() -> None:
 
 
 def test_retry_after_is_honoured_when_within_the_maximum() -> None:
-    decision = decide_retry(POLICY, attempt=1, elapsed=0, replay_safe=True, response=_response(429, {"retry-after": "2"}))
+    decision = decide_retry(
+        POLICY, attempt=1, elapsed=0, replay_safe=True, response=_response(429, {"retry-after": "2"})
+    )
     assert (decision.retry, decision.delay) == (True, 2.0)
 
 
 # --------------------------------------------------------------------------- transport behaviour
 
 
-def _scripted(statuses: list[int | Exception], headers: dict[str, str] | None = None) -> tuple[
-    Callable[[httpx.Request], httpx.Response], list[httpx.Request]
-]:
+def _scripted(
+    statuses: list[int | Exception], headers: dict[str, str] | None = None
+) -> tuple[Callable[[httpx.Request], httpx.Response], list[httpx.Request]]:
     """A handler answering a token, then the scripted statuses for API calls, then 200."""
     calls: list[httpx.Request] = []
 
@@ -129,7 +131,9 @@ def _scripted(statuses: list[int | Exception], headers: dict[str, str] | None = 
     return handler, calls
 
 
-def _client(handler: Callable[[httpx.Request], httpx.Response], policy: RetryPolicy, sleeps: list[float]) -> WillowClient:
+def _client(
+    handler: Callable[[httpx.Request], httpx.Response], policy: RetryPolicy, sleeps: list[float]
+) -> WillowClient:
     client = WillowClient(base_url="https://unit.app.willowinc.com/api/v3", client_id="c", client_secret="s",
                           transport=httpx.MockTransport(handler), retry=policy)  # fmt: skip
     client.http_client._transport._sleep = sleeps.append  # type: ignore[attr-defined]

@@ -258,16 +258,14 @@ class WillowApp:
 
     def _validate_request(self, request: Request, body: bytes) -> str | None:
         try:
-            validator(self.strict).validate_request(StarletteOpenAPIRequest(request, body))
+            validator(self.strict).validate_request(_RawPathRequest(request, body))
         except Exception as exc:  # openapi-core raises a family of errors; all mean "not per spec"
             return _reason(exc)
         return None
 
     def _validate_response(self, request: Request, body: bytes, response: Response, api_path: str) -> None:
         try:
-            validator(self.strict).validate_response(
-                StarletteOpenAPIRequest(request, body), StarletteOpenAPIResponse(response)
-            )
+            validator(self.strict).validate_response(_RawPathRequest(request, body), StarletteOpenAPIResponse(response))
         except Exception as exc:
             self.stats.response_violations.append(
                 f"{request.method} {api_path} -> {response.status_code}: {_reason(exc)}"
@@ -297,6 +295,15 @@ class WillowApp:
                 self.faults.burst_429 = int(query["burst_429"])
             return JSONResponse({"ok": True})
         return problem(404, "Not Found")
+
+
+class _RawPathRequest(StarletteOpenAPIRequest):
+    """openapi-core sees the still-encoded path, so ``a%2Fb`` stays one path segment."""
+
+    @property
+    def path(self) -> str:
+        raw: bytes = self.request.scope.get("raw_path") or self.request.url.path.encode()
+        return raw.decode("latin-1").split("?", 1)[0]
 
 
 def _reason(exc: BaseException) -> str:

@@ -120,10 +120,10 @@ def test_malformed_success_bodies_raise_response_validation_error(body: bytes, c
             return httpx.Response(200, json={"access_token": "tok", "expires_in": 3599})
         return httpx.Response(200, content=body, headers={"content-type": content_type})
 
-    with WillowClient(base_url="https://u.app.willowinc.com/api/v3", client_id="c", client_secret="s",
-                      transport=httpx.MockTransport(handler), retry=FAST_RETRY) as client:  # fmt: skip
-        with pytest.raises(ResponseValidationError) as info:
-            client.twins.get("T-1")
+    client = WillowClient(base_url="https://u.app.willowinc.com/api/v3", client_id="c", client_secret="s",
+                          transport=httpx.MockTransport(handler), retry=FAST_RETRY)  # fmt: skip
+    with client, pytest.raises(ResponseValidationError) as info:
+        client.twins.get("T-1")
     assert needle in str(info.value)
     assert body[:20].decode(errors="replace") in str(info.value)
     assert info.value.status_code == 200
@@ -154,10 +154,10 @@ def test_error_bodies_the_generated_parser_cannot_read_still_give_typed_errors()
             return httpx.Response(200, json={"access_token": "tok", "expires_in": 3599})
         return httpx.Response(404, content=b"<html>Not here</html>", headers={"content-type": "text/html"})
 
-    with WillowClient(base_url="https://u.app.willowinc.com/api/v3", client_id="c", client_secret="s",
-                      transport=httpx.MockTransport(handler)) as client:  # fmt: skip
-        with pytest.raises(NotFoundError) as info:
-            client.twins.get("T-1")
+    client = WillowClient(base_url="https://u.app.willowinc.com/api/v3", client_id="c", client_secret="s",
+                          transport=httpx.MockTransport(handler))  # fmt: skip
+    with client, pytest.raises(NotFoundError) as info:
+        client.twins.get("T-1")
     assert info.value.body == "<html>Not here</html>"
 
 

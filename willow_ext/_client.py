@@ -36,6 +36,9 @@ __all__ = ["DEFAULT_TIMEOUT", "AsyncWillowClient", "WillowClient", "base_url_for
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+#: JSON preferred (ASP.NET lists text/plain first for some operations), but binary operations such
+#: as ticket attachments produce application/octet-stream, so anything else is acceptable too.
+DEFAULT_ACCEPT = "application/json, */*;q=0.1"
 _PARSE_ERRORS = (KeyError, TypeError, ValueError, AttributeError)
 
 # The responses seen during the current call (one list per call; contextvars keep threads and
@@ -212,7 +215,7 @@ class WillowClient:
                 base_url=self.base_url,
                 transport=RetryTransport(inner, retry, api_root=self._settings.api_root, stats=self.retry_stats),
                 timeout=timeout,
-                headers={"Accept": "application/json", **(headers or {})},
+                headers={"Accept": DEFAULT_ACCEPT, **(headers or {})},
                 event_hooks={
                     "request": list(user_hooks.get("request", [])),
                     "response": [*user_hooks.get("response", []), _record],
@@ -325,7 +328,7 @@ class AsyncWillowClient:
                 base_url=self.base_url,
                 transport=AsyncRetryTransport(inner, retry, api_root=self._settings.api_root, stats=self.retry_stats),
                 timeout=timeout,
-                headers={"Accept": "application/json", **(headers or {})},
+                headers={"Accept": DEFAULT_ACCEPT, **(headers or {})},
                 event_hooks={
                     "request": list(user_hooks.get("request", [])),
                     "response": [*user_hooks.get("response", []), _arecord],

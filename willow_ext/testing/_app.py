@@ -347,13 +347,14 @@ def _flag(request: Request, name: str) -> bool:
 
 @route("POST", "/oauth2/token", authenticated=False)
 async def token(app: WillowApp, request: Request, params: dict[str, str], body: Any) -> Response:
-    form = await request.form()
-    if form.get("grant_type") != "client_credentials":
+    async with request.form() as form:
+        grant, client_id, secret = (str(form.get(k, "")) for k in ("grant_type", "client_id", "client_secret"))
+    if grant != "client_credentials":
         return JSONResponse(
             {"error": "unsupported_grant_type", "error_description": "grant_type must be client_credentials"},
             status_code=400,
         )
-    issued = app.issue_token(str(form.get("client_id", "")), str(form.get("client_secret", "")))
+    issued = app.issue_token(client_id, secret)
     if issued is None:
         return JSONResponse(
             {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."},
@@ -501,18 +502,17 @@ def event_types(app: WillowApp, request: Request, params: dict[str, str], body: 
 
 @route("POST", "/events/files")
 async def upload_events(app: WillowApp, request: Request, params: dict[str, str], body: Any) -> Any:
-    form = await request.form()
     events: list[dict[str, Any]] = []
-    for part in form.getlist("files"):
-        if isinstance(part, str):
-            raise InvalidInputError("files must be file parts", {"files": ["not a file"]})
-        try:
-            loaded = json.loads(await part.read())
-        except ValueError:
-            raise InvalidInputError(
-                f"{part.filename} is not a JSON array of events", {"files": ["invalid JSON"]}
-            ) from None
-        events.extend(loaded if isinstance(loaded, list) else [loaded])
+    async with request.form() as form:  # closes the spooled upload files
+        for part in form.getlist("files"):
+            if isinstance(part, str):
+                raise InvalidInputError("files must be file parts", {"files": ["not a file"]})
+            try:
+                loaded = json.loads(await part.read())
+            except ValueError:
+                reason = f"{part.filename} is not a JSON array of events"
+                raise InvalidInputError(reason, {"files": ["invalid JSON"]}) from None
+            events.extend(loaded if isinstance(loaded, list) else [loaded])
     return app.store.upsert_events(events)
 
 

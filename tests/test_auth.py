@@ -63,9 +63,13 @@ class FakeWillow:
 
 def make_client(handler: Callable[[httpx.Request], httpx.Response], **kwargs: object) -> WillowClient:
     return WillowClient(
-        base_url="https://unit.app.willowinc.com/api/v3", client_id="cid", client_secret=SECRET,
-        transport=httpx.MockTransport(handler), retry=FAST_RETRY, **kwargs,  # type: ignore[arg-type]
-    )  # fmt: skip
+        base_url="https://unit.app.willowinc.com/api/v3",
+        client_id="cid",
+        client_secret=SECRET,
+        transport=httpx.MockTransport(handler),
+        retry=FAST_RETRY,
+        **kwargs,  # type: ignore[arg-type]
+    )
 
 
 def test_token_request_is_form_encoded_client_credentials_without_scope() -> None:
@@ -76,8 +80,10 @@ def test_token_request_is_form_encoded_client_credentials_without_scope() -> Non
     assert str(token_request.url) == "https://unit.app.willowinc.com/api/v3/oauth2/token"
     assert token_request.headers["content-type"] == "application/x-www-form-urlencoded"
     assert parse_qs(token_request.content.decode()) == {
-        "grant_type": ["client_credentials"], "client_id": ["cid"], "client_secret": [SECRET],
-    }  # fmt: skip
+        "grant_type": ["client_credentials"],
+        "client_id": ["cid"],
+        "client_secret": [SECRET],
+    }
     assert fake.sent_authorization == ["Bearer tok-1"]
 
 
@@ -142,16 +148,25 @@ def test_invalidation_keeps_a_token_another_caller_already_refreshed() -> None:
 @pytest.mark.parametrize(
     ("response", "needle"),
     [
-        (httpx.Response(200, text="<html><body>Sign in to continue</body></html>",
-                        headers={"content-type": "text/html"}), "text/html, not JSON"),
+        (
+            httpx.Response(
+                200, text="<html><body>Sign in to continue</body></html>", headers={"content-type": "text/html"}
+            ),
+            "text/html, not JSON",
+        ),
         (httpx.Response(200, content=b""), "not JSON"),
         (httpx.Response(502, text="Bad Gateway"), "HTTP 502"),
         (httpx.Response(200, json=["not", "an", "object"]), "non-object JSON"),
         (httpx.Response(200, json={"token_type": "Bearer"}), "token request refused"),
-        (httpx.Response(401, json={"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client "
-                                   "secret provided."}), "invalid_client"),
+        (
+            httpx.Response(
+                401,
+                json={"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."},
+            ),
+            "invalid_client",
+        ),
     ],
-)  # fmt: skip
+)
 def test_unusable_token_responses_raise_a_clear_authentication_error(response: httpx.Response, needle: str) -> None:
     fake = FakeWillow(token_body=lambda _: response)
     with make_client(fake) as client, pytest.raises(AuthenticationError) as info:
@@ -177,9 +192,15 @@ def test_secrets_never_appear_in_reprs_logs_or_tracebacks(caplog: pytest.LogCapt
         fake.token_body = lambda _: httpx.Response(500, text="boom")
         with pytest.raises(AuthenticationError) as info:
             client.twins.get("T-1")
-        rendered = [repr(client), repr(client.auth), repr(client._settings.credentials), str(Secret(SECRET)),
-                    "".join(traceback.format_exception(info.value)), caplog.text,
-                    repr(fake.api_requests[0].headers)]  # fmt: skip
+        rendered = [
+            repr(client),
+            repr(client.auth),
+            repr(client._settings.credentials),
+            str(Secret(SECRET)),
+            "".join(traceback.format_exception(info.value)),
+            caplog.text,
+            repr(fake.api_requests[0].headers),
+        ]
     for text in rendered:
         assert SECRET not in text
         assert "tok-1" not in text

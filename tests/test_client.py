@@ -74,8 +74,12 @@ def test_ids_are_percent_encoded_and_reach_the_right_resource(willow: LocalWillo
 @pytest.mark.parametrize("bad", ["", "  ", ".", ".."])
 def test_ids_that_cannot_name_a_resource_are_refused_before_sending(bad: str) -> None:
     sent: list[httpx.Request] = []
-    client = WillowClient(base_url="https://u.app.willowinc.com/api/v3", client_id="c", client_secret="s",
-                          transport=httpx.MockTransport(lambda r: sent.append(r) or httpx.Response(500)))  # fmt: skip
+    client = WillowClient(
+        base_url="https://u.app.willowinc.com/api/v3",
+        client_id="c",
+        client_secret="s",
+        transport=httpx.MockTransport(lambda r: sent.append(r) or httpx.Response(500)),
+    )
     with pytest.raises(InvalidRequestError):
         client.twins.get(bad)
     with pytest.raises(InvalidRequestError):
@@ -97,8 +101,9 @@ def test_authorization_never_follows_a_redirect_to_another_host() -> None:
         return httpx.Response(200, json={"id": "T-1", "modelId": "dtmi:x;1"})
 
     http = httpx.Client(transport=httpx.MockTransport(handler), follow_redirects=True)
-    with WillowClient(base_url="https://unit.app.willowinc.com/api/v3", client_id="c", client_secret="s",
-                      http_client=http) as client:  # fmt: skip
+    with WillowClient(
+        base_url="https://unit.app.willowinc.com/api/v3", client_id="c", client_secret="s", http_client=http
+    ) as client:
         client.twins.get("T-1")
     assert seen["unit.app.willowinc.com"]["authorization"] == "Bearer tok"
     assert "authorization" not in seen["elsewhere.example"]
@@ -120,8 +125,13 @@ def test_malformed_success_bodies_raise_response_validation_error(body: bytes, c
             return httpx.Response(200, json={"access_token": "tok", "expires_in": 3599})
         return httpx.Response(200, content=body, headers={"content-type": content_type})
 
-    client = WillowClient(base_url="https://u.app.willowinc.com/api/v3", client_id="c", client_secret="s",
-                          transport=httpx.MockTransport(handler), retry=FAST_RETRY)  # fmt: skip
+    client = WillowClient(
+        base_url="https://u.app.willowinc.com/api/v3",
+        client_id="c",
+        client_secret="s",
+        transport=httpx.MockTransport(handler),
+        retry=FAST_RETRY,
+    )
     with client, pytest.raises(ResponseValidationError) as info:
         client.twins.get("T-1")
     assert needle in str(info.value)
@@ -130,9 +140,17 @@ def test_malformed_success_bodies_raise_response_validation_error(body: bytes, c
 
 
 def test_a_malformed_required_timestamp_is_a_validation_error_and_a_nullable_one_is_kept_raw() -> None:
-    event = {"id": "E-1", "name": "x", "startTime": "yesterday-ish", "eventTypeId": 1, "payload": None,
-             "payloadVersion": None, "twinId": None, "createdDate": "2024-01-01T00:00:00Z",
-             "lastModifiedDate": "2024-01-01T00:00:00Z"}  # fmt: skip
+    event = {
+        "id": "E-1",
+        "name": "x",
+        "startTime": "yesterday-ish",
+        "eventTypeId": 1,
+        "payload": None,
+        "payloadVersion": None,
+        "twinId": None,
+        "createdDate": "2024-01-01T00:00:00Z",
+        "lastModifiedDate": "2024-01-01T00:00:00Z",
+    }
     twin = {"id": "T-1", "modelId": "dtmi:x;1", "lastUpdateTime": "not a date"}
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -140,8 +158,12 @@ def test_a_malformed_required_timestamp_is_a_validation_error_and_a_nullable_one
             return httpx.Response(200, json={"access_token": "tok", "expires_in": 3599})
         return httpx.Response(200, json=event if "/events/" in request.url.path else twin)
 
-    with WillowClient(base_url="https://u.app.willowinc.com/api/v3", client_id="c", client_secret="s",
-                      transport=httpx.MockTransport(handler)) as client:  # fmt: skip
+    with WillowClient(
+        base_url="https://u.app.willowinc.com/api/v3",
+        client_id="c",
+        client_secret="s",
+        transport=httpx.MockTransport(handler),
+    ) as client:
         with pytest.raises(ResponseValidationError, match="ValueError"):
             client.events.get("E-1")
         # The generated parser reads a nullable timestamp as a union and keeps what it cannot parse.
@@ -154,8 +176,12 @@ def test_error_bodies_the_generated_parser_cannot_read_still_give_typed_errors()
             return httpx.Response(200, json={"access_token": "tok", "expires_in": 3599})
         return httpx.Response(404, content=b"<html>Not here</html>", headers={"content-type": "text/html"})
 
-    client = WillowClient(base_url="https://u.app.willowinc.com/api/v3", client_id="c", client_secret="s",
-                          transport=httpx.MockTransport(handler))  # fmt: skip
+    client = WillowClient(
+        base_url="https://u.app.willowinc.com/api/v3",
+        client_id="c",
+        client_secret="s",
+        transport=httpx.MockTransport(handler),
+    )
     with client, pytest.raises(NotFoundError) as info:
         client.twins.get("T-1")
     assert info.value.body == "<html>Not here</html>"
@@ -170,8 +196,10 @@ def test_every_generated_operation_works_through_the_configured_client(
     # Through call(): parsed body or typed error.
     assert client.call(twins_v2_get_twin_by_id_async.sync_detailed, "AHU-1").id == "AHU-1"  # type: ignore[union-attr]
     assert [t.to_dict()["name"] for t in client.call(get_events_types.sync_detailed)] == [  # type: ignore[union-attr]
-        "CalendarEvent", "WeatherForecast", "UtilityBill",
-    ]  # fmt: skip
+        "CalendarEvent",
+        "WeatherForecast",
+        "UtilityBill",
+    ]
     with pytest.raises(NotFoundError):
         client.call(twins_v2_get_twin_by_id_async.sync_detailed, "no-such-twin")
 

@@ -32,11 +32,19 @@ def _response(status: int, **kwargs: object) -> httpx.Response:
 @pytest.mark.parametrize(
     ("status", "cls"),
     [
-        (400, BadRequestError), (401, AuthenticationStatusError), (403, PermissionDeniedError),
-        (404, NotFoundError), (409, ConflictError), (422, UnprocessableEntityError), (429, RateLimitError),
-        (500, InternalServerError), (502, InternalServerError), (503, InternalServerError), (418, APIStatusError),
+        (400, BadRequestError),
+        (401, AuthenticationStatusError),
+        (403, PermissionDeniedError),
+        (404, NotFoundError),
+        (409, ConflictError),
+        (422, UnprocessableEntityError),
+        (429, RateLimitError),
+        (500, InternalServerError),
+        (502, InternalServerError),
+        (503, InternalServerError),
+        (418, APIStatusError),
     ],
-)  # fmt: skip
+)
 def test_one_class_per_status(status: int, cls: type[APIStatusError]) -> None:
     error = make_status_error(_response(status, text=""))
     assert type(error) is cls

@@ -43,8 +43,11 @@ def regen(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     python = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").is_dir() else "python3"
     return subprocess.run(
         [str(repo / "scripts" / "regen.sh"), *args],
-        capture_output=True, text=True, timeout=300, env={"WILLOW_PYTHON": python, "PATH": "/usr/bin:/bin"},
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"WILLOW_PYTHON": python, "PATH": "/usr/bin:/bin"},
+    )
 
 
 def snapshot(repo: Path) -> dict[str, bytes]:
@@ -115,11 +118,17 @@ def _modified_spec(repo: Path) -> bytes:
     # An added operation, a removed field and a changed type.
     doc["paths"]["/twins/search"] = {
         "post": {
-            "tags": ["Twins"], "operationId": "TwinsV2_Search", "summary": "Search twins",
-            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
-                "$ref": "#/components/schemas/TwinPage"}}}}},
+            "tags": ["Twins"],
+            "operationId": "TwinsV2_Search",
+            "summary": "Search twins",
+            "responses": {
+                "200": {
+                    "description": "ok",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TwinPage"}}},
+                }
+            },
         }
-    }  # fmt: skip
+    }
     del doc["components"]["schemas"]["Twin"]["properties"]["lastUpdateTime"]
     doc["components"]["schemas"]["Event"]["properties"]["eventTypeId"] = {"type": "string"}
     return yaml.safe_dump(doc, sort_keys=False).encode()

@@ -49,13 +49,22 @@ def test_parse_retry_after(headers: dict[str, str], expected: float | None) -> N
 @pytest.mark.parametrize(
     ("method", "path", "safe"),
     [
-        ("GET", "/twins/x", True), ("POST", "/twins", True), ("POST", "/twins/ids", True),
-        ("POST", "/insights", True), ("POST", "/time-series", True), ("PUT", "/twins", True),
-        ("PUT", "/twins/relationships", True), ("PUT", "/events", True), ("DELETE", "/events", True),
-        ("PATCH", "/tickets/T-1", True), ("PUT", "/tickets", False), ("PUT", "/tickets/categories", False),
-        ("PATCH", "/twins/x", False), ("POST", "/events/files", False),
+        ("GET", "/twins/x", True),
+        ("POST", "/twins", True),
+        ("POST", "/twins/ids", True),
+        ("POST", "/insights", True),
+        ("POST", "/time-series", True),
+        ("PUT", "/twins", True),
+        ("PUT", "/twins/relationships", True),
+        ("PUT", "/events", True),
+        ("DELETE", "/events", True),
+        ("PATCH", "/tickets/T-1", True),
+        ("PUT", "/tickets", False),
+        ("PUT", "/tickets/categories", False),
+        ("PATCH", "/twins/x", False),
+        ("POST", "/events/files", False),
     ],
-)  # fmt: skip
+)
 def test_replay_safety_per_operation(method: str, path: str, safe: bool) -> None:
     assert is_replay_safe(method, path) is safe
 
@@ -135,8 +144,13 @@ def _scripted(
 def _client(
     handler: Callable[[httpx.Request], httpx.Response], policy: RetryPolicy, sleeps: list[float]
 ) -> WillowClient:
-    client = WillowClient(base_url="https://unit.app.willowinc.com/api/v3", client_id="c", client_secret="s",
-                          transport=httpx.MockTransport(handler), retry=policy)  # fmt: skip
+    client = WillowClient(
+        base_url="https://unit.app.willowinc.com/api/v3",
+        client_id="c",
+        client_secret="s",
+        transport=httpx.MockTransport(handler),
+        retry=policy,
+    )
     client.http_client._transport._sleep = sleeps.append  # type: ignore[attr-defined]
     return client
 

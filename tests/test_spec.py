@@ -51,9 +51,16 @@ def test_all_43_operations_of_the_endpoint_index() -> None:
 def test_tags_in_documented_order_and_every_operation_tagged() -> None:
     names = [tag["name"] for tag in SPEC["tags"]]
     assert names == [
-        "OAuth2", "Models", "Twins", "Relationships", "Time Series", "Insights", "Events", "Tickets",
+        "OAuth2",
+        "Models",
+        "Twins",
+        "Relationships",
+        "Time Series",
+        "Insights",
+        "Events",
+        "Tickets",
         "Ticket Metadata",
-    ]  # fmt: skip
+    ]
     for key, op in operations().items():
         assert len(op["tags"]) == 1, key
         assert op["tags"][0] in names, key
@@ -110,9 +117,18 @@ def test_every_provenance_note_is_well_formed() -> None:
 
 def test_operations_missing_from_the_published_pages_say_so() -> None:
     # Nothing of these is on any stored page beyond the summary: each must carry provenance.
-    for key in ["DELETE /events", "GET /events/types", "POST /events/files", "PUT /tickets/categories",
-                "PATCH /tickets/categories/{categoryId}", "GET /tickets/status", "GET /tickets/priorities",
-                "POST /time-series/ids/latest", "PATCH /twins/{id}", "GET /twins/{id}"]:  # fmt: skip
+    for key in [
+        "DELETE /events",
+        "GET /events/types",
+        "POST /events/files",
+        "PUT /tickets/categories",
+        "PATCH /tickets/categories/{categoryId}",
+        "GET /tickets/status",
+        "GET /tickets/priorities",
+        "POST /time-series/ids/latest",
+        "PATCH /twins/{id}",
+        "GET /twins/{id}",
+    ]:
         assert "x-willow-provenance" in operations()[key], key
 
 

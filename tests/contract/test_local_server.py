@@ -24,8 +24,9 @@ def test_all_43_operations_pass_request_and_response_validation(willow: LocalWil
 
 @pytest.mark.expect_rejections
 def test_a_misspelled_request_field_is_rejected(willow: LocalWillow, client: WillowClient) -> None:
-    point = TimeSeriesWrite.from_dict({"connectorId": "C", "dtId": "PNT-AHU-1-SAT", "sourceTimestamp": "2024-10-01T00:00:00Z",
-                                       "scalarValue": 1.0})  # fmt: skip
+    point = TimeSeriesWrite.from_dict(
+        {"connectorId": "C", "dtId": "PNT-AHU-1-SAT", "sourceTimestamp": "2024-10-01T00:00:00Z", "scalarValue": 1.0}
+    )
     point.additional_properties["sourceTimeStampp"] = "typo"  # a field the spec does not have
     with pytest.raises(BadRequestError, match="sourceTimeStampp"):
         client.call(post_telemetry.sync_detailed, body=[point])
@@ -49,8 +50,9 @@ def test_the_asgi_app_also_mounts_in_process() -> None:
     async def run() -> list[str]:
         from willow_ext import AsyncWillowClient
 
-        async with AsyncWillowClient(base_url="http://127.0.0.1/api/v3", client_id="c", client_secret="s",
-                                     transport=transport) as client:  # fmt: skip
+        async with AsyncWillowClient(
+            base_url="http://127.0.0.1/api/v3", client_id="c", client_secret="s", transport=transport
+        ) as client:
             return [
                 t.id async for t in client.twins.iter({"modelFilter": {"modelIds": ["dtmi:com:willowinc:Level;1"]}})
             ]

@@ -65,10 +65,11 @@ def prism(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path,
     spec = prism_spec(workdir / "willow-api.yaml")
     with log.open("w") as out:
         process = subprocess.Popen(
-            [str(PRISM), "mock", str(spec), "-h", "127.0.0.1", "-p", str(port),
-             "--errors"],
-            stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
-        )  # fmt: skip
+            [str(PRISM), "mock", str(spec), "-h", "127.0.0.1", "-p", str(port), "--errors"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while True:
@@ -86,8 +87,9 @@ def prism(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path,
 
 
 def _client(url: str) -> WillowClient:
-    return WillowClient(base_url=url, client_id="prism-client", client_secret="prism-secret",
-                        retry=RetryPolicy.disabled())  # fmt: skip
+    return WillowClient(
+        base_url=url, client_id="prism-client", client_secret="prism-secret", retry=RetryPolicy.disabled()
+    )
 
 
 def test_every_operation_passes_prism_request_validation(prism: tuple[str, Path, int]) -> None:

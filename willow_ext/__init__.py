@@ -8,6 +8,15 @@ package is ``willow_api_client``; every generated operation works through ``clie
 from ._auth import ClientCredentials as ClientCredentials
 from ._auth import ClientCredentialsAuth as ClientCredentialsAuth
 from ._auth import Secret as Secret
+from ._bulk import IngestFailure as IngestFailure
+from ._bulk import IngestReport as IngestReport
+from ._bulk import TwinLookup as TwinLookup
+from ._bulk import aexport_time_series as aexport_time_series
+from ._bulk import aget_twins as aget_twins
+from ._bulk import aingest as aingest
+from ._bulk import export_time_series as export_time_series
+from ._bulk import get_twins as get_twins
+from ._bulk import ingest as ingest
 from ._client import AsyncWillowClient as AsyncWillowClient
 from ._client import WillowClient as WillowClient
 from ._client import base_url_for as base_url_for
@@ -26,6 +35,8 @@ from ._errors import RateLimitError as RateLimitError
 from ._errors import ResponseValidationError as ResponseValidationError
 from ._errors import UnprocessableEntityError as UnprocessableEntityError
 from ._errors import WillowError as WillowError
+from ._filters import sort_by as sort_by
+from ._filters import where as where
 from ._pagination import AsyncPager as AsyncPager
 from ._pagination import InsightTree as InsightTree
 from ._pagination import Pager as Pager
@@ -47,6 +58,8 @@ __all__ = [
     "ClientCredentials",
     "ClientCredentialsAuth",
     "ConflictError",
+    "IngestFailure",
+    "IngestReport",
     "InsightTree",
     "InternalServerError",
     "InvalidRequestError",
@@ -59,10 +72,19 @@ __all__ = [
     "RetryPolicy",
     "RetryTransport",
     "Secret",
+    "TwinLookup",
     "UnprocessableEntityError",
     "WillowClient",
     "WillowError",
+    "aexport_time_series",
+    "aget_twins",
+    "aingest",
     "base_url_for",
+    "export_time_series",
+    "get_twins",
+    "ingest",
+    "sort_by",
+    "where",
 ]
 
 # Tracebacks and reprs show the public path (willow_ext.NotFoundError), not the private module.

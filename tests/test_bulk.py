@@ -28,8 +28,12 @@ BASE = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 def points(count: int, twins: int = 10, start: int = 0) -> Iterator[dict[str, Any]]:
     for index in range(start, start + count):
-        yield {"connectorId": "CON-BULK", "dtId": f"PNT-BULK-{index % twins}",
-               "sourceTimestamp": (BASE + dt.timedelta(seconds=index // twins)).isoformat(), "scalarValue": index}  # fmt: skip
+        yield {
+            "connectorId": "CON-BULK",
+            "dtId": f"PNT-BULK-{index % twins}",
+            "sourceTimestamp": (BASE + dt.timedelta(seconds=index // twins)).isoformat(),
+            "scalarValue": index,
+        }
 
 
 def test_get_twins_chunks_and_reports_the_ids_the_server_left_out(willow: LocalWillow, client: WillowClient) -> None:
@@ -91,8 +95,17 @@ def test_export_streams_every_point_of_many_twins(willow: LocalWillow, client: W
     capabilities = [t for t in willow.store.twins if t.startswith("PNT-")]
     now = dt.datetime.now(dt.UTC)
     seen: list[int] = []
-    exported = list(export_time_series(client, capabilities, now - dt.timedelta(days=2), now, page_size=200,
-                                       ids_per_request=5, progress=seen.append))  # fmt: skip
+    exported = list(
+        export_time_series(
+            client,
+            capabilities,
+            now - dt.timedelta(days=2),
+            now,
+            page_size=200,
+            ids_per_request=5,
+            progress=seen.append,
+        )
+    )
     assert len(capabilities) == 16
     assert len(exported) == 16 * 97
     assert seen[-1] == 16 * 97
@@ -111,6 +124,10 @@ async def test_async_bulk_helpers(willow: LocalWillow) -> None:
         assert (report.sent, report.requests) == (3_000, 6)
         report = await aingest(client, points(1_000, start=3_000), batch_size=300)
         assert report.sent == 1_000
-        exported = [p async for p in aexport_time_series(client, [f"PNT-BULK-{i}" for i in range(10)], BASE,
-                                                         BASE + dt.timedelta(hours=1), page_size=250)]  # fmt: skip
+        exported = [
+            p
+            async for p in aexport_time_series(
+                client, [f"PNT-BULK-{i}" for i in range(10)], BASE, BASE + dt.timedelta(hours=1), page_size=250
+            )
+        ]
     assert len(exported) == 4_000

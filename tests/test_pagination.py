@@ -51,8 +51,9 @@ def test_a_repeated_token_raises_instead_of_looping() -> None:
 
 
 def test_max_items_stops_early_without_extra_requests() -> None:
-    pager, asked = token_pager({None: TokenPage([1, 2], "a"), "a": TokenPage([3, 4], "b"), "b": TokenPage([5], None)},
-                               max_items=3)  # fmt: skip
+    pager, asked = token_pager(
+        {None: TokenPage([1, 2], "a"), "a": TokenPage([3, 4], "b"), "b": TokenPage([5], None)}, max_items=3
+    )
     assert list(pager) == [1, 2, 3]
     assert asked == [None, "a"]
 
@@ -96,8 +97,9 @@ def test_offset_paging_stop_conditions(pages: list[OffsetPage], expected_request
 def test_twins_pages_by_body_continuation_token(willow: LocalWillow, client: WillowClient) -> None:
     for index in range(250):
         willow.store.upsert_twin({"id": f"BULK-{index:04d}", "modelId": "dtmi:com:willowinc:Room;1", "contents": {}})
-    pager = client.twins.iter({"modelFilter": {"modelIds": ["dtmi:com:willowinc:Room;1"], "exactModelMatch": True}},
-                              page_size=40)  # fmt: skip
+    pager = client.twins.iter(
+        {"modelFilter": {"modelIds": ["dtmi:com:willowinc:Room;1"], "exactModelMatch": True}}, page_size=40
+    )
     ids = [twin.id for twin in pager]
     assert len(ids) == 250 + 12 == len(set(ids))
     assert pager.requests == 7
@@ -110,17 +112,30 @@ def test_time_series_pages_end_on_the_empty_string_token(willow: LocalWillow, cl
     assert len(points) == 97  # a day at 15-minute intervals, both ends included
     assert pager.last_page is not None
     assert pager.last_page.continuation_token == ""
-    many = list(client.time_series.iter_many(["PNT-AHU-1-SAT", "PNT-AHU-2-SAT"], now - dt.timedelta(days=2), now,
-                                             page_size=33))  # fmt: skip
+    many = list(
+        client.time_series.iter_many(["PNT-AHU-1-SAT", "PNT-AHU-2-SAT"], now - dt.timedelta(days=2), now, page_size=33)
+    )
     assert len(many) == 194
     assert len({(p.twin_id, p.source_timestamp) for p in many}) == 194
 
 
 def test_events_tickets_and_metadata_page_by_number(willow: LocalWillow, client: WillowClient) -> None:
     now = iso(dt.datetime.now(dt.UTC))
-    willow.store.upsert_events([{"name": f"E{i}", "startTime": now, "eventTypeId": 1, "payload": None,
-                                 "payloadVersion": None, "twinId": None, "createdDate": now, "lastModifiedDate": now}
-                                for i in range(45)])  # fmt: skip
+    willow.store.upsert_events(
+        [
+            {
+                "name": f"E{i}",
+                "startTime": now,
+                "eventTypeId": 1,
+                "payload": None,
+                "payloadVersion": None,
+                "twinId": None,
+                "createdDate": now,
+                "lastModifiedDate": now,
+            }
+            for i in range(45)
+        ]
+    )
     pager = client.events.iter(page_size=10)
     assert len(list(pager)) == 47
     assert pager.requests == 5
@@ -129,8 +144,10 @@ def test_events_tickets_and_metadata_page_by_number(willow: LocalWillow, client:
     tickets = client.tickets.iter(page_size=7, filters=[where("summary").starts_with("T")])
     assert sorted(t.summary for t in tickets) == sorted(f"T{i}" for i in range(30))
     assert [c["name"] for c in (item.to_dict() for item in client.ticket_metadata.iter("categories", page_size=2))] == [
-        "Electrical", "HVAC", "Plumbing",
-    ]  # fmt: skip
+        "Electrical",
+        "HVAC",
+        "Plumbing",
+    ]
 
 
 def test_the_default_ticket_page_size_is_the_documented_maximum(willow: LocalWillow, client: WillowClient) -> None:
@@ -226,8 +243,9 @@ def test_a_child_whose_parent_never_comes_is_yielded_as_an_orphan() -> None:
 
 def test_a_parent_arriving_on_a_later_page_collects_its_waiting_children() -> None:
     assert shape(trees_of([[FakeInsight("c1", "r2"), FakeInsight("r1")], [FakeInsight("r2")]])) == [
-        ("r1", "r1", []), ("r2", "r2", ["c1"]),
-    ]  # fmt: skip
+        ("r1", "r1", []),
+        ("r2", "r2", ["c1"]),
+    ]
 
 
 def test_items_repeated_across_pages_are_yielded_once() -> None:

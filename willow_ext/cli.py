@@ -1,0 +1,475 @@
+"""``willow``: everyday Willow jobs from a shell, on top of willow_ext.
+
+Credentials come from WILLOW_INSTANCE or WILLOW_BASE_URL, WILLOW_CLIENT_ID and WILLOW_CLIENT_SECRET.
+Tables for people, ``--json`` for scripts. Exit codes scripts can trust:
+
+  0 ok · 1 API error · 2 usage error · 3 authentication or configuration · 4 not found
+  5 partial failure (some points not ingested) · 6 connection or timeout
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from willow_ext import (
+    APIConnectionError,
+    AuthenticationError,
+    InvalidRequestError,
+    NotFoundError,
+    WillowClient,
+    WillowError,
+    export_time_series,
+    ingest,
+    where,
+)
+
+__all__ = ["app", "main"]
+
+EXIT_API, EXIT_USAGE, EXIT_AUTH, EXIT_NOT_FOUND, EXIT_PARTIAL, EXIT_CONNECTION = 1, 2, 3, 4, 5, 6
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+twins_app = typer.Typer(help="Twins: get, search, graph.", no_args_is_help=True)
+series_app = typer.Typer(help="Time series: latest, export, ingest.", no_args_is_help=True)
+insights_app = typer.Typer(help="Insights.", no_args_is_help=True)
+tickets_app = typer.Typer(help="Tickets: list, create.", no_args_is_help=True)
+auth_app = typer.Typer(help="Authentication.", no_args_is_help=True)
+spec_app = typer.Typer(help="The OpenAPI spec.", no_args_is_help=True)
+for sub, name in (
+    (twins_app, "twins"),
+    (series_app, "timeseries"),
+    (insights_app, "insights"),
+    (tickets_app, "tickets"),
+    (auth_app, "auth"),
+    (spec_app, "spec"),
+):
+    app.add_typer(sub, name=name)
+
+out = Console()
+err = Console(stderr=True)
+_state: dict[str, Any] = {"json": False}
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+
+
+@app.callback()
+def _root(json_output: JsonOption = False) -> None:
+    _state["json"] = json_output
+
+
+def _fail(code: int, message: str) -> NoReturn:
+    err.print(f"[red]error:[/] {message}", markup=True, highlight=False)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def _client() -> Iterator[WillowClient]:
+    try:
+        client = WillowClient.from_env()
+    except InvalidRequestError as exc:
+        _fail(EXIT_AUTH, str(exc))
+    try:
+        with client:
+            yield client
+    except AuthenticationError as exc:
+        _fail(EXIT_AUTH, str(exc))
+    except NotFoundError as exc:
+        _fail(EXIT_NOT_FOUND, str(exc))
+    except APIConnectionError as exc:
+        _fail(EXIT_CONNECTION, str(exc))
+    except InvalidRequestError as exc:
+        _fail(EXIT_USAGE, str(exc))
+    except WillowError as exc:
+        _fail(EXIT_API, str(exc))
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return value
+
+
+def _emit(data: Any, columns: list[str] | None = None, title: str | None = None) -> None:
+    """JSON with --json; otherwise a table of ``columns`` (rows are dicts) or pretty JSON."""
+    plain = _plain(data)
+    if _state["json"]:
+        out.print_json(json.dumps(plain, default=str))
+        return
+    if columns and isinstance(plain, list):
+        table = Table(*columns, title=title)
+        for row in plain:
+            table.add_row(*(_cell(row, column) for column in columns))
+        out.print(table)
+    else:
+        out.print_json(json.dumps(plain, default=str))
+
+
+def _cell(row: dict[str, Any], column: str) -> str:
+    value: Any = row
+    for part in column.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return "" if value is None else str(value)
+
+
+def _instant(text: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(f"not an ISO 8601 timestamp: {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _filters(pairs: list[str]) -> list[Any]:
+    specs = []
+    for pair in pairs:
+        field, sep, value = pair.partition("=")
+        if not sep or not field:
+            raise typer.BadParameter(f"filters look like field=value, got {pair!r}")
+        specs.append(where(field).equals(value))
+    return specs
+
+
+# ------------------------------------------------------------------------------ auth
+
+
+@auth_app.command("check")
+def auth_check() -> None:
+    """Get a token with the configured credentials and make one cheap call."""
+    with _client() as client:
+        started = time.monotonic()
+        models = client.models.list()
+        elapsed = time.monotonic() - started
+        _emit({"ok": True, "base_url": client.base_url, "models": len(models), "seconds": round(elapsed, 3)})
+
+
+# ------------------------------------------------------------------------------ twins
+
+
+@twins_app.command("get")
+def twins_get(
+    twin_id: str, relationships: Annotated[bool, typer.Option(help="Include relationships.")] = False
+) -> None:
+    """One twin by id."""
+    with _client() as client:
+        _emit(client.twins.get(twin_id, include_relationships=relationships))
+
+
+@twins_app.command("search")
+def twins_search(
+    model: Annotated[list[str] | None, typer.Option(help="Model id (DTMI); repeatable.")] = None,
+    exact: Annotated[bool, typer.Option(help="Exact model match (no subclasses).")] = False,
+    location: Annotated[str | None, typer.Option(help="Location twin id.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many twins.")] = 100,
+) -> None:
+    """Twins matching a model and location filter."""
+    query: dict[str, Any] = {}
+    if model:
+        query["modelFilter"] = {"modelIds": model, "exactModelMatch": exact}
+    if location:
+        query["locationFilter"] = {"locationId": location}
+    with _client() as client:
+        twins = list(client.twins.iter(query, page_size=min(limit, 1000), max_items=limit))
+        rows = [
+            {"id": t.id, "modelId": t.model_id, "name": t.contents.to_dict().get("name") if t.contents else None}
+            for t in twins
+        ]
+        _emit(rows if not _state["json"] else twins, ["id", "modelId", "name"], title=f"{len(rows)} twins")
+
+
+@twins_app.command("graph")
+def twins_graph(
+    twin_id: str,
+    incoming: Annotated[list[str] | None, typer.Option(help="Incoming relationship name; repeatable.")] = None,
+    outgoing: Annotated[list[str] | None, typer.Option(help="Outgoing relationship name; repeatable.")] = None,
+) -> None:
+    """A twin with the twins one hop away over the named relationships."""
+    hops = [{"alias": f"in:{name}", "direction": "Incoming", "relationshipNames": [name]} for name in incoming or []]
+    hops += [{"alias": f"out:{name}", "direction": "Outgoing", "relationshipNames": [name]} for name in outgoing or []]
+    with _client() as client:
+        graph = client.twins.graph({"alias": "Twin", "id": twin_id, "relationships": hops})
+        if _state["json"]:
+            _emit(graph)
+            return
+        rows = [
+            {"collection": alias, "id": twin["id"], "modelId": twin["modelId"]}
+            for alias, members in graph.items()
+            for twin in members
+        ]
+        _emit(rows, ["collection", "id", "modelId"])
+
+
+# ------------------------------------------------------------------------------ time series
+
+
+@series_app.command("latest")
+def series_latest(twin_ids: Annotated[list[str], typer.Argument(help="Capability twin ids.")]) -> None:
+    """The latest value of each twin (Willow looks back one hour)."""
+    with _client() as client:
+        points = client.time_series.latest_many(twin_ids)
+        _emit(points, ["twinId", "sourceTimestamp", "scalarValue"])
+
+
+def _progress_bar(label: str, enabled: bool) -> Progress | None:
+    if not enabled:
+        return None
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        TextColumn("{task.completed:,} points"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
+
+
+@series_app.command("export")
+def series_export(
+    twin_ids: Annotated[list[str], typer.Argument(help="Capability twin ids.")],
+    start: Annotated[str, typer.Option(help="ISO 8601 start (UTC if no offset).")],
+    end: Annotated[str, typer.Option(help="ISO 8601 end.")],
+    output_format: Annotated[str, typer.Option("--format", help="csv or jsonl.")] = "csv",
+    output: Annotated[Path | None, typer.Option(help="File to write (default: stdout).")] = None,
+    progress: Annotated[bool | None, typer.Option(help="Progress bar on stderr (default: when a terminal).")] = None,
+) -> None:
+    """Stream every point of the twins in [start, end] as CSV or JSON lines."""
+    if output_format not in ("csv", "jsonl"):
+        raise typer.BadParameter("--format must be csv or jsonl")
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = _progress_bar("export", show)
+    sink = output.open("w", newline="") if output else sys.stdout
+    try:
+        with _client() as client, bar or _null():
+            task = bar.add_task("export", total=None) if bar else None
+            writer = csv.writer(sink) if output_format == "csv" else None
+            if writer:
+                writer.writerow(["twinId", "externalId", "sourceTimestamp", "scalarValue"])
+            count = 0
+            for point in export_time_series(client, twin_ids, _instant(start), _instant(end)):
+                row = point.to_dict()
+                if writer:
+                    writer.writerow(
+                        [row.get("twinId"), row.get("externalId"), row.get("sourceTimestamp"), row.get("scalarValue")]
+                    )
+                else:
+                    sink.write(json.dumps(row, default=str) + "\n")
+                count += 1
+                if bar and task is not None and count % 500 == 0:
+                    bar.update(task, completed=count)
+            if bar and task is not None:
+                bar.update(task, completed=count)
+    finally:
+        if output:
+            sink.close()
+    err.print(f"exported {count} points", highlight=False)
+
+
+@contextmanager
+def _null() -> Iterator[None]:
+    yield
+
+
+def _read_points(path: Path) -> Iterator[dict[str, Any]]:
+    """CSV (header: dtId or externalId, sourceTimestamp, scalarValue[, connectorId]) or JSON lines."""
+    with path.open(newline="") as handle:
+        if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+            for line in handle:
+                if line.strip():
+                    yield json.loads(line)
+            return
+        for row in csv.DictReader(handle):
+            point: dict[str, Any] = {k: v for k, v in row.items() if v not in (None, "")}
+            value = point.get("scalarValue")
+            if isinstance(value, str):
+                try:
+                    point["scalarValue"] = float(value)
+                except ValueError:
+                    point["scalarValue"] = {"true": True, "false": False}.get(value.lower(), value)
+            yield point
+
+
+@series_app.command("ingest")
+def series_ingest(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or JSON-lines file of points.")],
+    connector_id: Annotated[str | None, typer.Option(help="connectorId for points that have none.")] = None,
+    batch_size: Annotated[int, typer.Option(min=1)] = 1000,
+    concurrency: Annotated[int, typer.Option(min=1)] = 4,
+    progress: Annotated[bool | None, typer.Option(help="Progress bar on stderr (default: when a terminal).")] = None,
+) -> None:
+    """Send every point of FILE with POST /time-series; exit 5 if any point was not accepted."""
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = _progress_bar("ingest", show)
+
+    def points() -> Iterator[dict[str, Any]]:
+        for point in _read_points(file):
+            if connector_id and "connectorId" not in point:
+                point["connectorId"] = connector_id
+            yield point
+
+    with _client() as client, bar or _null():
+        task = bar.add_task("ingest", total=None) if bar else None
+        on_progress: Callable[[int, int], None] | None = (
+            (lambda sent, failed: bar.update(task, completed=sent + failed)) if bar and task is not None else None
+        )
+        report = ingest(client, points(), batch_size=batch_size, concurrency=concurrency, progress=on_progress)
+    summary = {
+        "sent": report.sent,
+        "failed": report.failed,
+        "requests": report.requests,
+        "failures": [
+            {"reason": f.reason, "first_index": f.first_index, "points": len(f.points)} for f in report.failures
+        ],
+    }
+    _emit(summary)
+    if not report.ok:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+# ------------------------------------------------------------------------------ insights, tickets
+
+
+@insights_app.command("tree")
+def insights_tree(
+    filter_: Annotated[list[str] | None, typer.Option("--filter", help="field=value; repeatable.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many root insights.")] = 50,
+) -> None:
+    """Root insights with their children."""
+    with _client() as client:
+        trees = []
+        for tree in client.insights.iter_trees(filters=_filters(filter_ or [])):
+            trees.append(tree)
+            if len(trees) >= limit:
+                break
+        if _state["json"]:
+            _emit([{"parent_id": t.parent_id, "root": _plain(t.root), "children": _plain(t.children)} for t in trees])
+            return
+        from rich.tree import Tree
+
+        view = Tree(f"{len(trees)} insight trees")
+        for tree in trees:
+            root = tree.root
+            node = view.add(f"{root.name} ({root.type_})" if root is not None else f"(orphans of {tree.parent_id})")
+            for child in tree.children:
+                node.add(str(child.name))
+        out.print(view)
+
+
+@tickets_app.command("list")
+def tickets_list(
+    filter_: Annotated[list[str] | None, typer.Option("--filter", help="field=value; repeatable.")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 100,
+) -> None:
+    """Tickets (newest pages first as the server orders them)."""
+    with _client() as client:
+        tickets = list(client.tickets.iter(filters=_filters(filter_ or []), max_items=limit))
+        _emit(tickets, ["id", "summary", "ticketStatus.name", "ticketPriority.name"], title=f"{len(tickets)} tickets")
+
+
+@tickets_app.command("create")
+def tickets_create(
+    summary: Annotated[str, typer.Option(help="Ticket summary.")],
+    description: Annotated[str | None, typer.Option()] = None,
+    twin: Annotated[str | None, typer.Option(help="Twin id the ticket is about.")] = None,
+) -> None:
+    """Create a ticket."""
+    body: dict[str, Any] = {"summary": summary}
+    if description:
+        body["description"] = description
+    if twin:
+        body["twinId"] = twin
+    with _client() as client:
+        _emit(client.tickets.create(body))
+
+
+# ------------------------------------------------------------------------------ tools
+
+
+@app.command("serve-local")
+def serve_local(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 8321,
+    error_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of requests given a fault.")] = 0.0,
+    seed: Annotated[bool, typer.Option(help="Start with the demo building.")] = True,
+    rate_limit: Annotated[bool, typer.Option(help="Enforce 20 requests / 10 s on /twins and /time-series.")] = False,
+) -> None:
+    """Run the local Willow server until interrupted; prints the WILLOW_* settings to use."""
+    from willow_ext.testing import FaultConfig, LocalWillow
+
+    willow = LocalWillow(seed=seed, port=port, faults=FaultConfig(error_rate=error_rate, rate_limit=rate_limit))
+    with willow:
+        settings = {
+            "WILLOW_BASE_URL": willow.base_url,
+            "WILLOW_CLIENT_ID": willow.client_id,
+            "WILLOW_CLIENT_SECRET": willow.client_secret,
+        }
+        if _state["json"]:
+            out.print_json(json.dumps(settings))
+        else:
+            for key, value in settings.items():
+                out.print(f"export {key}={value}", highlight=False)
+        sys.stdout.flush()
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+@spec_app.command("diff")
+def spec_diff(
+    url: str,
+    against: Annotated[Path | None, typer.Option(help="Old spec (default: the pinned one).")] = None,
+) -> None:
+    """What changed between the pinned spec (or --against) and the one at URL; exit 1 if breaking."""
+    import httpx
+    import yaml
+
+    from willow_ext._spec_diff import diff_specs, format_changes
+    from willow_ext.testing._spec import spec_path
+
+    old = yaml.safe_load((against or spec_path()).read_text())
+    try:
+        response = httpx.get(url, timeout=30, follow_redirects=True)
+        response.raise_for_status()
+        new = yaml.safe_load(response.text)
+    except (httpx.HTTPError, yaml.YAMLError) as exc:
+        _fail(EXIT_CONNECTION, f"cannot read {url}: {exc}")
+    if not isinstance(new, dict) or "openapi" not in new:
+        _fail(EXIT_API, f"{url} is not an OpenAPI document")
+    changes = diff_specs(old, new)
+    if _state["json"]:
+        _emit([{"kind": c.kind, "where": c.where, "what": c.what, "breaking": c.breaking} for c in changes])
+    else:
+        out.print(format_changes(changes), highlight=False)
+    if any(change.breaking for change in changes):
+        raise typer.Exit(EXIT_API)
+
+
+@app.command("demo")
+def demo() -> None:
+    """The guided demo against the embedded local server."""
+    from willow_ext.demo import run
+
+    raise typer.Exit(run(out))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

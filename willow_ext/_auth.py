@@ -111,8 +111,10 @@ class ClientCredentialsAuth(httpx.Auth):
         token = self._token
         return token if token is not None and self._clock() < token.refresh_at else None
 
-    def _token_request(self) -> httpx.Request:
+    def _token_request(self, original: httpx.Request) -> httpx.Request:
         # RFC 6749 section 4.4.2: form-encoded grant_type, client_id, client_secret in the body.
+        # A request built here gets none of the client's settings: carry its timeouts over, or a
+        # hanging token endpoint would block forever.
         return httpx.Request(
             "POST",
             self._credentials.token_url,
@@ -122,6 +124,7 @@ class ClientCredentialsAuth(httpx.Auth):
                 "client_secret": self._credentials.client_secret.get_secret_value(),
             },
             headers={"Accept": "application/json"},
+            extensions={"timeout": original.extensions["timeout"]} if "timeout" in original.extensions else None,
         )
 
     def _store(self, response: httpx.Response) -> _Token:
@@ -147,7 +150,7 @@ class ClientCredentialsAuth(httpx.Auth):
             with self._sync_lock:  # held across the yield: httpx drives this flow in one thread
                 token = self._fresh_token()
                 if token is None:
-                    token_response = yield self._token_request()
+                    token_response = yield self._token_request(request)
                     token_response.read()
                     token = self._store(token_response)
         self._authorize(request, token)
@@ -158,7 +161,7 @@ class ClientCredentialsAuth(httpx.Auth):
         with self._sync_lock:
             token = self._fresh_token()
             if token is None:
-                token_response = yield self._token_request()
+                token_response = yield self._token_request(request)
                 token_response.read()
                 token = self._store(token_response)
         self._authorize(request, token)
@@ -173,7 +176,7 @@ class ClientCredentialsAuth(httpx.Auth):
             async with self._async_lock:
                 token = self._fresh_token()
                 if token is None:
-                    token_response = yield self._token_request()
+                    token_response = yield self._token_request(request)
                     await token_response.aread()
                     token = self._store(token_response)
         self._authorize(request, token)
@@ -184,7 +187,7 @@ class ClientCredentialsAuth(httpx.Auth):
         async with self._async_lock:
             token = self._fresh_token()
             if token is None:
-                token_response = yield self._token_request()
+                token_response = yield self._token_request(request)
                 await token_response.aread()
                 token = self._store(token_response)
         self._authorize(request, token)

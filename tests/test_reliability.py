@@ -137,12 +137,15 @@ def _serving(body: bytes, content_type: str) -> httpx.MockTransport:
     ],
 )
 def test_wrong_content_or_broken_bodies_are_typed_errors(body: bytes, content_type: str) -> None:
-    with WillowClient(
-        base_url="https://u.app.willowinc.com/api/v3",
-        client_id="c",
-        client_secret="s",
-        transport=_serving(body, content_type),
-    ) as client, pytest.raises(ResponseValidationError):
+    with (
+        WillowClient(
+            base_url="https://u.app.willowinc.com/api/v3",
+            client_id="c",
+            client_secret="s",
+            transport=_serving(body, content_type),
+        ) as client,
+        pytest.raises(ResponseValidationError),
+    ):
         list(client.twins.iter())
 
 

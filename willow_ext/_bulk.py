@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from willow_api_client.models import TimeSeriesPoint, TimeSeriesWrite, Twin
 
 from ._errors import InvalidRequestError, WillowError
-from ._requests import as_model, chunked, missing_twin_reference
+from ._requests import WirePoint, chunked, telemetry_point
 
 if TYPE_CHECKING:
     from ._client import AsyncWillowClient, WillowClient
@@ -139,24 +139,20 @@ class IngestReport:
 @dataclass
 class _Batch:
     first_index: int
-    points: list[TimeSeriesWrite]
+    points: list[TimeSeriesWrite | WirePoint]
 
 
 def _batches(points: Iterable[Point], batch_size: int, report: IngestReport) -> Iterator[_Batch]:
     """Validate lazily and cut into batches; invalid points go straight into the report."""
     if batch_size < 1:
         raise InvalidRequestError("batch_size must be at least 1")
-    batch: list[TimeSeriesWrite] = []
+    batch: list[TimeSeriesWrite | WirePoint] = []
     first = 0
     for index, raw in enumerate(points):
         try:
-            point = as_model(raw, TimeSeriesWrite)
+            point = telemetry_point(raw)
         except InvalidRequestError as exc:
             report.failures.append(IngestFailure(f"invalid point: {exc}", index, [raw]))
-            continue
-        if missing_twin_reference(point):
-            # The server drops such points silently (reference [src]); refuse them here, visibly.
-            report.failures.append(IngestFailure("point has neither dtId nor externalId", index, [raw]))
             continue
         if not batch:
             first = index
@@ -205,7 +201,7 @@ def ingest(
             if len(in_flight) >= concurrency:
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 collect(done)
-            in_flight[pool.submit(client.time_series.write, batch.points)] = batch
+            in_flight[pool.submit(client.time_series._send, batch.points)] = batch
         collect(wait(in_flight).done)
     return report
 
@@ -232,7 +228,7 @@ async def aingest(
         if len(in_flight) >= concurrency:
             done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
             collect(done)
-        in_flight[asyncio.ensure_future(client.time_series.write(batch.points))] = batch
+        in_flight[asyncio.ensure_future(client.time_series._send(batch.points))] = batch
 
     if isinstance(points, AsyncIterable):
         pending: list[Point] = []

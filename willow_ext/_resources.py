@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
 from willow_api_client.api.events import (
     delete_events,
@@ -104,6 +104,7 @@ from ._client import check_id
 from ._errors import InvalidRequestError
 from ._pagination import AsyncPager, InsightTree, InsightTreeAssembler, Pager, continuation_extract, offset_extract
 from ._requests import (
+    WirePoint,
     as_batch,
     as_model,
     as_models,
@@ -314,10 +315,14 @@ class Relationships(_Resource):
 class TimeSeries(_Resource):
     def write(self, points: Sequence[TimeSeriesWrite | Mapping[str, Any]]) -> None:
         """One ``POST /time-series`` (202). For any number of points use ``bulk.ingest``."""
-        body = telemetry_points(points)
-        if not body:
+        self._send(telemetry_points(points))
+
+    def _send(self, checked: Sequence[TimeSeriesWrite | WirePoint]) -> None:
+        """POST points already checked by ``telemetry_points`` (``bulk.ingest`` checks as it reads)."""
+        if not checked:
             raise InvalidRequestError("no points to write (the server answers 400 to an empty array)")
-        self._call(None, post_telemetry, body=body)
+        # The generated body serialiser only calls item.to_dict(), which WirePoint provides.
+        self._call(None, post_telemetry, body=cast(list[TimeSeriesWrite], checked))
 
     def page(
         self,
@@ -687,10 +692,12 @@ class AsyncRelationships(_AsyncResource):
 
 class AsyncTimeSeries(_AsyncResource):
     async def write(self, points: Sequence[TimeSeriesWrite | Mapping[str, Any]]) -> None:
-        body = telemetry_points(points)
-        if not body:
+        await self._send(telemetry_points(points))
+
+    async def _send(self, checked: Sequence[TimeSeriesWrite | WirePoint]) -> None:
+        if not checked:
             raise InvalidRequestError("no points to write (the server answers 400 to an empty array)")
-        await self._call(None, post_telemetry, body=body)
+        await self._call(None, post_telemetry, body=cast(list[TimeSeriesWrite], checked))
 
     async def page(
         self,

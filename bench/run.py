@@ -61,7 +61,8 @@ def server(insight_roots: int) -> Iterator[dict[str, Any]]:
         text=True,
         cwd=ROOT,
     )
-    assert process.stdout is not None and process.stdin is not None
+    assert process.stdout is not None
+    assert process.stdin is not None
     try:
         yield json.loads(process.stdout.readline())
     finally:

@@ -43,10 +43,7 @@ def to_json_schema(node: Any) -> Any:
         )
         del out["format"]
     if node.get("nullable"):
-        if "type" in out:
-            out = {"anyOf": [out, {"type": "null"}]}
-        elif "$ref" in out or "anyOf" in out:
-            out = {"anyOf": [out, {"type": "null"}]}
+        out = {"anyOf": [out, {"type": "null"}]}
     return out
 
 

@@ -13,25 +13,10 @@ from willow_ext.testing import LocalWillow
 FAST_RETRY = RetryPolicy(backoff_initial=0.001, backoff_max=0.01, max_attempts=8, max_total_seconds=30)
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "expect_rejections: the test sends requests the spec forbids on purpose")
-    config.addinivalue_line("markers", "newer_server: the server answers outside the pinned spec on purpose")
-
-
-def _check_contract(server: LocalWillow, request: pytest.FixtureRequest) -> None:
-    stats = server.app.stats
-    if request.node.get_closest_marker("newer_server") is None:
-        assert stats.response_violations == [], "the local server answered outside the spec"
-    if request.node.get_closest_marker("expect_rejections") is None:
-        assert stats.rejected_requests == [], "the client sent requests the spec does not allow"
-
-
 @pytest.fixture
-def willow(request: pytest.FixtureRequest) -> Iterator[LocalWillow]:
-    """A fresh seeded server per test; every request and response is checked against the spec."""
-    with LocalWillow() as server:
-        yield server
-        _check_contract(server, request)
+def willow(local_willow: LocalWillow) -> LocalWillow:
+    """A fresh seeded server per test, checked against the spec (willow_ext's pytest plugin)."""
+    return local_willow
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.conftest import FAST_RETRY
+from tests.validating import mock_transport
 from willow_ext import (
     AsyncWillowClient,
     AuthenticationError,
@@ -66,7 +67,7 @@ def make_client(handler: Callable[[httpx.Request], httpx.Response], **kwargs: ob
         base_url="https://unit.app.willowinc.com/api/v3",
         client_id="cid",
         client_secret=SECRET,
-        transport=httpx.MockTransport(handler),
+        transport=mock_transport(handler),
         retry=FAST_RETRY,
         **kwargs,  # type: ignore[arg-type]
     )
@@ -92,7 +93,7 @@ def test_token_is_cached_and_refreshed_before_expiry_with_capped_leeway() -> Non
     fake = FakeWillow(lifetime=100)  # leeway 60 s is capped at a quarter of 100 s: refresh at 75 s
     credentials = ClientCredentials("cid", Secret(SECRET), "https://unit.app.willowinc.com/api/v3/oauth2/token")
     auth = ClientCredentialsAuth(credentials, leeway=60, clock=lambda: now[0])
-    with httpx.Client(transport=httpx.MockTransport(fake), auth=auth) as http:
+    with httpx.Client(transport=mock_transport(fake), auth=auth) as http:
         for _ in range(3):
             assert http.get("https://unit.app.willowinc.com/api/v3/twins/T-1").status_code == 200
         assert len(fake.token_requests) == 1
@@ -133,7 +134,7 @@ def test_invalidation_keeps_a_token_another_caller_already_refreshed() -> None:
     fake = FakeWillow()
     credentials = ClientCredentials("cid", Secret(SECRET), "https://unit.app.willowinc.com/api/v3/oauth2/token")
     auth = ClientCredentialsAuth(credentials)
-    with httpx.Client(transport=httpx.MockTransport(fake), auth=auth) as http:
+    with httpx.Client(transport=mock_transport(fake), auth=auth) as http:
         http.get("https://unit.app.willowinc.com/api/v3/twins/T-1")
         stale = auth._token
         assert stale is not None

@@ -10,6 +10,7 @@ from willow_api_client.api.events import get_events_types
 from willow_api_client.api.twins import twins_v2_get_twin_by_id_async
 
 from tests.conftest import FAST_RETRY
+from tests.validating import mock_transport
 from willow_ext import (
     AsyncWillowClient,
     InvalidRequestError,
@@ -78,7 +79,7 @@ def test_ids_that_cannot_name_a_resource_are_refused_before_sending(bad: str) ->
         base_url="https://u.app.willowinc.com/api/v3",
         client_id="c",
         client_secret="s",
-        transport=httpx.MockTransport(lambda r: sent.append(r) or httpx.Response(500)),
+        transport=mock_transport(lambda r: sent.append(r) or httpx.Response(500)),
     )
     with pytest.raises(InvalidRequestError):
         client.twins.get(bad)
@@ -100,7 +101,7 @@ def test_authorization_never_follows_a_redirect_to_another_host() -> None:
             return httpx.Response(302, headers={"location": "https://elsewhere.example/api/v3/twins/T-1"})
         return httpx.Response(200, json={"id": "T-1", "modelId": "dtmi:x;1"})
 
-    http = httpx.Client(transport=httpx.MockTransport(handler), follow_redirects=True)
+    http = httpx.Client(transport=mock_transport(handler), follow_redirects=True)
     with WillowClient(
         base_url="https://unit.app.willowinc.com/api/v3", client_id="c", client_secret="s", http_client=http
     ) as client:
@@ -129,7 +130,7 @@ def test_malformed_success_bodies_raise_response_validation_error(body: bytes, c
         base_url="https://u.app.willowinc.com/api/v3",
         client_id="c",
         client_secret="s",
-        transport=httpx.MockTransport(handler),
+        transport=mock_transport(handler),
         retry=FAST_RETRY,
     )
     with client, pytest.raises(ResponseValidationError) as info:
@@ -162,7 +163,7 @@ def test_a_malformed_required_timestamp_is_a_validation_error_and_a_nullable_one
         base_url="https://u.app.willowinc.com/api/v3",
         client_id="c",
         client_secret="s",
-        transport=httpx.MockTransport(handler),
+        transport=mock_transport(handler),
     ) as client:
         with pytest.raises(ResponseValidationError, match="ValueError"):
             client.events.get("E-1")
@@ -180,7 +181,7 @@ def test_error_bodies_the_generated_parser_cannot_read_still_give_typed_errors()
         base_url="https://u.app.willowinc.com/api/v3",
         client_id="c",
         client_secret="s",
-        transport=httpx.MockTransport(handler),
+        transport=mock_transport(handler),
     )
     with client, pytest.raises(NotFoundError) as info:
         client.twins.get("T-1")
@@ -244,3 +245,8 @@ def test_unknown_fields_and_enum_values_pass_through_willow_ext(willow: LocalWil
     assert again.ticket_priority is not None
     assert again.ticket_priority.priority_level == "critical"
     assert again["slaMinutes"] == 30
+
+
+def test_the_pytest_plugin_fixtures(local_willow_client: WillowClient) -> None:
+    # willow_ext ships these fixtures (pytest11 entry point "willow") for users' own tests.
+    assert local_willow_client.twins.get("AHU-1").id == "AHU-1"

@@ -278,3 +278,15 @@ async def test_async_insight_trees_and_pager(willow: LocalWillow, aclient: Async
     assert len(flat) == len(set(flat)) == 14
     events = [e async for e in aclient.events.iter(page_size=1)]
     assert len(events) == 2
+
+
+def test_pagers_expose_the_last_raw_response(willow: LocalWillow, client: WillowClient) -> None:
+    pager = client.events.iter(page_size=1)
+    assert next(iter(pager)) is not None
+    assert pager.last_response is not None
+    assert pager.last_response.request.url.path == "/api/v3/events"
+    assert pager.last_response.headers["content-type"] == "application/json"
+    assert client.last_response is pager.last_response
+    client.twins.get("AHU-1")
+    assert client.last_response is not None
+    assert client.last_response.request.url.path == "/api/v3/twins/AHU-1"

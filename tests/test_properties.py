@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
+from tests.validating import mock_transport
 from willow_ext import WillowClient, WillowError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,7 +67,7 @@ def client_answering(body: bytes) -> WillowClient:
         base_url="https://p.app.willowinc.com/api/v3",
         client_id="c",
         client_secret="s",
-        transport=httpx.MockTransport(handler),
+        transport=mock_transport(handler),
     )
 
 

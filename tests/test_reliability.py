@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.validating import mock_transport
 from willow_ext import (
     APITimeoutError,
     AsyncWillowClient,
@@ -124,7 +125,7 @@ def _serving(body: bytes, content_type: str) -> httpx.MockTransport:
             return httpx.Response(200, json={"access_token": "t", "expires_in": 3599})
         return httpx.Response(200, content=body, headers={"content-type": content_type})
 
-    return httpx.MockTransport(handler)
+    return mock_transport(handler)
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import FAST_RETRY
+from tests.validating import mock_transport
 from willow_ext import (
     APIConnectionError,
     AsyncWillowClient,
@@ -148,7 +149,7 @@ def _client(
         base_url="https://unit.app.willowinc.com/api/v3",
         client_id="c",
         client_secret="s",
-        transport=httpx.MockTransport(handler),
+        transport=mock_transport(handler),
         retry=policy,
     )
     client.http_client._transport._sleep = sleeps.append  # type: ignore[attr-defined]

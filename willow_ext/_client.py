@@ -208,6 +208,8 @@ class WillowClient:
         self.base_url = self._settings.base_url
         self.auth = self._settings.auth
         self.retry_stats = self._settings.retry_stats
+        # Per client and per thread/task: the final raw response of the latest call.
+        self._last_response: ContextVar[httpx.Response | None] = ContextVar("willow_last_response", default=None)
         user_hooks = event_hooks or {}
         if http_client is None:
             inner = transport or httpx.HTTPTransport()
@@ -250,6 +252,11 @@ class WillowClient:
         """Build from WILLOW_INSTANCE / WILLOW_BASE_URL, WILLOW_CLIENT_ID, WILLOW_CLIENT_SECRET."""
         return cls(**_env(overrides))
 
+    @property
+    def last_response(self) -> httpx.Response | None:
+        """The raw response of this thread's latest call (after retries and auth replays)."""
+        return self._last_response.get()
+
     def __repr__(self) -> str:
         return f"WillowClient(base_url={self.base_url!r}, client_id={self._settings.credentials.client_id!r})"
 
@@ -277,6 +284,8 @@ class WillowClient:
             parse_error = exc
         finally:
             _responses.reset(reset)
+        if seen:
+            self._last_response.set(seen[-1])
         return _outcome(seen, result, parse_error, kind)
 
     def close(self) -> None:
@@ -321,6 +330,8 @@ class AsyncWillowClient:
         self.base_url = self._settings.base_url
         self.auth = self._settings.auth
         self.retry_stats = self._settings.retry_stats
+        # Per client and per thread/task: the final raw response of the latest call.
+        self._last_response: ContextVar[httpx.Response | None] = ContextVar("willow_last_response", default=None)
         user_hooks = event_hooks or {}
         if http_client is None:
             inner = transport or httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=max_connections))
@@ -370,6 +381,11 @@ class AsyncWillowClient:
         """Build from WILLOW_INSTANCE / WILLOW_BASE_URL, WILLOW_CLIENT_ID, WILLOW_CLIENT_SECRET."""
         return cls(**_env(overrides))
 
+    @property
+    def last_response(self) -> httpx.Response | None:
+        """The raw response of this task's latest call (after retries and auth replays)."""
+        return self._last_response.get()
+
     def __repr__(self) -> str:
         return f"AsyncWillowClient(base_url={self.base_url!r}, client_id={self._settings.credentials.client_id!r})"
 
@@ -397,6 +413,8 @@ class AsyncWillowClient:
             parse_error = exc
         finally:
             _responses.reset(reset)
+        if seen:
+            self._last_response.set(seen[-1])
         return _outcome(seen, result, parse_error, kind)
 
     async def aclose(self) -> None:

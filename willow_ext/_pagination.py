@@ -17,6 +17,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterat
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+import httpx
+
 from ._errors import WillowError
 
 __all__ = [
@@ -114,13 +116,17 @@ class Pager(Generic[C, P, T]):
         *,
         max_items: int | None = None,
         start: C | None = None,
+        raw_response: Callable[[], httpx.Response | None] | None = None,
     ) -> None:
         self._fetch = fetch
         self._extract = extract
         self._max_items = max_items
         self._start = start
+        self._raw_response = raw_response
         #: The last page object fetched (the generated model), for totals and raw fields.
         self.last_page: P | None = None
+        #: The raw httpx response of the last page (headers, status, bytes), when known.
+        self.last_response: httpx.Response | None = None
         #: How many requests this pager has made.
         self.requests = 0
 
@@ -132,6 +138,7 @@ class Pager(Generic[C, P, T]):
             page = self._fetch(cursor)
             self.requests += 1
             self.last_page = page
+            self.last_response = self._raw_response() if self._raw_response else None
             next_cursor, items = self._extract(page, cursor)
             yield page, budget.take(items)
             if next_cursor is None:
@@ -153,12 +160,15 @@ class AsyncPager(Generic[C, P, T]):
         *,
         max_items: int | None = None,
         start: C | None = None,
+        raw_response: Callable[[], httpx.Response | None] | None = None,
     ) -> None:
         self._fetch = fetch
         self._extract = extract
         self._max_items = max_items
         self._start = start
+        self._raw_response = raw_response
         self.last_page: P | None = None
+        self.last_response: httpx.Response | None = None
         self.requests = 0
 
     async def pages(self) -> AsyncIterator[tuple[P, list[T]]]:
@@ -168,6 +178,7 @@ class AsyncPager(Generic[C, P, T]):
             page = await self._fetch(cursor)
             self.requests += 1
             self.last_page = page
+            self.last_response = self._raw_response() if self._raw_response else None
             next_cursor, items = self._extract(page, cursor)
             yield page, budget.take(items)
             if next_cursor is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
 from willow_api_client.api.events import (
@@ -140,6 +140,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+C = TypeVar("C")
+P = TypeVar("P")
 Filters = Sequence[FilterSpecification | Mapping[str, Any]] | None
 Sorts = Sequence[SortSpecification | Mapping[str, Any]] | None
 TwinQuery = GetTwinsRequest | Mapping[str, Any] | None
@@ -211,6 +213,14 @@ class _Resource:
         """Send ``operation`` (a generated module); the result must be an instance of ``kind``."""
         return self._client._call(kind, operation.sync_detailed, *args, **kwargs)
 
+    def _pager(
+        self,
+        fetch: Callable[[C | None], P],
+        extract: Callable[[P, C | None], tuple[C | None, list[T]]],
+        max_items: int | None = None,
+    ) -> Pager[C, P, T]:
+        return Pager(fetch, extract, max_items=max_items, raw_response=lambda: self._client.last_response)
+
 
 class _AsyncResource:
     def __init__(self, client: AsyncWillowClient) -> None:
@@ -222,6 +232,14 @@ class _AsyncResource:
     async def _call(self, kind: tuple[type[Any], ...] | None, operation: Any, /, *args: Any, **kwargs: Any) -> Any: ...
     async def _call(self, kind: Any, operation: Any, /, *args: Any, **kwargs: Any) -> Any:
         return await self._client._call(kind, operation.asyncio_detailed, *args, **kwargs)
+
+    def _pager(
+        self,
+        fetch: Callable[[C | None], Awaitable[P]],
+        extract: Callable[[P, C | None], tuple[C | None, list[T]]],
+        max_items: int | None = None,
+    ) -> AsyncPager[C, P, T]:
+        return AsyncPager(fetch, extract, max_items=max_items, raw_response=lambda: self._client.last_response)
 
 
 # ================================================================================== sync
@@ -264,10 +282,10 @@ class Twins(_Resource):
         self, query: TwinQuery = None, *, page_size: int = TWINS_PAGE_SIZE, max_items: int | None = None
     ) -> Pager[str, TwinPage, Twin]:
         """Every twin matching ``query``; continuation tokens handled for you."""
-        return Pager(
+        return self._pager(
             lambda token: self.query_page(query, page_size=page_size, continuation_token=token),
             continuation_extract(lambda p: p.content or None, lambda p: p.continuation_token),
-            max_items=max_items,
+            max_items,
         )
 
     def get_by_ids(self, twin_ids: Sequence[str], *, include_relationships: bool = False) -> list[Twin]:
@@ -356,7 +374,7 @@ class TimeSeries(_Resource):
         max_items: int | None = None,
     ) -> Pager[str, TimeSeriesPage, TimeSeriesPoint]:
         """All points of one twin in [start, end]; the order is the server's (not guaranteed)."""
-        return Pager(
+        return self._pager(
             lambda token: self.page(
                 twin_id,
                 start,
@@ -366,7 +384,7 @@ class TimeSeries(_Resource):
                 include_data_quality=include_data_quality,
             ),
             continuation_extract(lambda p: p.data or None, lambda p: p.continuation_token),
-            max_items=max_items,
+            max_items,
         )
 
     def latest(
@@ -419,7 +437,7 @@ class TimeSeries(_Resource):
         max_items: int | None = None,
     ) -> Pager[str, TimeSeriesPage, TimeSeriesPoint]:
         ids = _ids(twin_ids, "twin_ids")
-        return Pager(
+        return self._pager(
             lambda token: self.page_many(
                 ids,
                 start,
@@ -429,7 +447,7 @@ class TimeSeries(_Resource):
                 include_data_quality=include_data_quality,
             ),
             continuation_extract(lambda p: p.data or None, lambda p: p.continuation_token),
-            max_items=max_items,
+            max_items,
         )
 
     def latest_many(
@@ -460,10 +478,11 @@ class Insights(_Resource):
     def get(self, insight_id: str) -> Insight:
         return self._call(Insight, get_insights_insight_id, check_id(insight_id, "insight_id"))
 
-    def _pager(
+    def _root_pager(
         self, filters: Filters, sort: Sorts, page_size: int, add_floor: bool
     ) -> Pager[int, InsightPage, Insight]:
-        return Pager(
+        """Pages of root insights (the only ones the server counts) with their children."""
+        return self._pager(
             lambda number: self.page(
                 filters=filters, sort=sort, page=number or 1, page_size=page_size, add_floor=add_floor
             ),
@@ -475,7 +494,7 @@ class Insights(_Resource):
     ) -> Iterator[InsightTree[Insight]]:
         """``InsightTree(root, children)`` groups, each insight exactly once (see docs/insights.md)."""
         assembler: InsightTreeAssembler[Insight] = InsightTreeAssembler()
-        for _, items in self._pager(filters, sort, page_size, add_floor).pages():
+        for _, items in self._root_pager(filters, sort, page_size, add_floor).pages():
             yield from assembler.add_page(items)
         yield from assembler.finish()
 
@@ -501,10 +520,10 @@ class Events(_Resource):
         page_size: int = BATCH_PAGE_SIZE,
         max_items: int | None = None,
     ) -> Pager[int, EventPage, Event]:
-        return Pager(
+        return self._pager(
             lambda number: self.page(filters=filters, sort=sort, page=number or 1, page_size=page_size),
             offset_extract(),
-            max_items=max_items,
+            max_items,
         )
 
     def upsert(self, events: Sequence[Event | Mapping[str, Any]]) -> EventsUpsertResult:
@@ -538,10 +557,10 @@ class Tickets(_Resource):
         page_size: int = BATCH_PAGE_SIZE,
         max_items: int | None = None,
     ) -> Pager[int, TicketPage, Ticket]:
-        return Pager(
+        return self._pager(
             lambda number: self.page(filters=filters, sort=sort, page=number or 1, page_size=page_size),
             offset_extract(),
-            max_items=max_items,
+            max_items,
         )
 
     def create(self, ticket: CreateTicketRequest | Mapping[str, Any]) -> Ticket:
@@ -582,7 +601,7 @@ class TicketMetadata(_Resource):
     def iter(
         self, kind: MetadataKind, *, filters: Filters = None, sort: Sorts = None, page_size: int = BATCH_PAGE_SIZE
     ) -> Pager[int, Any, Any]:
-        return Pager(
+        return self._pager(
             lambda number: self.page(kind, filters=filters, sort=sort, page=number or 1, page_size=page_size),
             offset_extract(),
         )
@@ -643,10 +662,10 @@ class AsyncTwins(_AsyncResource):
     def iter(
         self, query: TwinQuery = None, *, page_size: int = TWINS_PAGE_SIZE, max_items: int | None = None
     ) -> AsyncPager[str, TwinPage, Twin]:
-        return AsyncPager(
+        return self._pager(
             lambda token: self.query_page(query, page_size=page_size, continuation_token=token),
             continuation_extract(lambda p: p.content or None, lambda p: p.continuation_token),
-            max_items=max_items,
+            max_items,
         )
 
     async def get_by_ids(self, twin_ids: Sequence[str], *, include_relationships: bool = False) -> list[Twin]:
@@ -730,7 +749,7 @@ class AsyncTimeSeries(_AsyncResource):
         include_data_quality: bool | None = None,
         max_items: int | None = None,
     ) -> AsyncPager[str, TimeSeriesPage, TimeSeriesPoint]:
-        return AsyncPager(
+        return self._pager(
             lambda token: self.page(
                 twin_id,
                 start,
@@ -740,7 +759,7 @@ class AsyncTimeSeries(_AsyncResource):
                 include_data_quality=include_data_quality,
             ),
             continuation_extract(lambda p: p.data or None, lambda p: p.continuation_token),
-            max_items=max_items,
+            max_items,
         )
 
     async def latest(
@@ -792,7 +811,7 @@ class AsyncTimeSeries(_AsyncResource):
         max_items: int | None = None,
     ) -> AsyncPager[str, TimeSeriesPage, TimeSeriesPoint]:
         ids = _ids(twin_ids, "twin_ids")
-        return AsyncPager(
+        return self._pager(
             lambda token: self.page_many(
                 ids,
                 start,
@@ -802,7 +821,7 @@ class AsyncTimeSeries(_AsyncResource):
                 include_data_quality=include_data_quality,
             ),
             continuation_extract(lambda p: p.data or None, lambda p: p.continuation_token),
-            max_items=max_items,
+            max_items,
         )
 
     async def latest_many(
@@ -837,7 +856,7 @@ class AsyncInsights(_AsyncResource):
         self, *, filters: Filters = None, sort: Sorts = None, page_size: int = BATCH_PAGE_SIZE, add_floor: bool = False
     ) -> AsyncIterator[InsightTree[Insight]]:
         assembler: InsightTreeAssembler[Insight] = InsightTreeAssembler()
-        pager: AsyncPager[int, InsightPage, Insight] = AsyncPager(
+        pager: AsyncPager[int, InsightPage, Insight] = self._pager(
             lambda number: self.page(
                 filters=filters, sort=sort, page=number or 1, page_size=page_size, add_floor=add_floor
             ),
@@ -871,10 +890,10 @@ class AsyncEvents(_AsyncResource):
         page_size: int = BATCH_PAGE_SIZE,
         max_items: int | None = None,
     ) -> AsyncPager[int, EventPage, Event]:
-        return AsyncPager(
+        return self._pager(
             lambda number: self.page(filters=filters, sort=sort, page=number or 1, page_size=page_size),
             offset_extract(),
-            max_items=max_items,
+            max_items,
         )
 
     async def upsert(self, events: Sequence[Event | Mapping[str, Any]]) -> EventsUpsertResult:
@@ -907,10 +926,10 @@ class AsyncTickets(_AsyncResource):
         page_size: int = BATCH_PAGE_SIZE,
         max_items: int | None = None,
     ) -> AsyncPager[int, TicketPage, Ticket]:
-        return AsyncPager(
+        return self._pager(
             lambda number: self.page(filters=filters, sort=sort, page=number or 1, page_size=page_size),
             offset_extract(),
-            max_items=max_items,
+            max_items,
         )
 
     async def create(self, ticket: CreateTicketRequest | Mapping[str, Any]) -> Ticket:
@@ -950,7 +969,7 @@ class AsyncTicketMetadata(_AsyncResource):
     def iter(
         self, kind: MetadataKind, *, filters: Filters = None, sort: Sorts = None, page_size: int = BATCH_PAGE_SIZE
     ) -> AsyncPager[int, Any, Any]:
-        return AsyncPager(
+        return self._pager(
             lambda number: self.page(kind, filters=filters, sort=sort, page=number or 1, page_size=page_size),
             offset_extract(),
         )

@@ -145,53 +145,39 @@ class ClientCredentialsAuth(httpx.Auth):
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.read()
-        token = self._fresh_token()
-        if token is None:
-            with self._sync_lock:  # held across the yield: httpx drives this flow in one thread
-                token = self._fresh_token()
-                if token is None:
-                    token_response = yield self._token_request(request)
-                    token_response.read()
-                    token = self._store(token_response)
-        self._authorize(request, token)
-        response = yield request
-        if response.status_code != 401:
-            return
-        self._invalidate(token)
-        with self._sync_lock:
+        for _ in range(2):  # the request, then at most one replay after a 401
             token = self._fresh_token()
             if token is None:
-                token_response = yield self._token_request(request)
-                token_response.read()
-                token = self._store(token_response)
-        self._authorize(request, token)
-        yield request
+                with self._sync_lock:  # held across the yield: httpx drives this flow in one thread
+                    token = self._fresh_token()
+                    if token is None:
+                        token_response = yield self._token_request(request)
+                        token_response.read()
+                        token = self._store(token_response)
+            self._authorize(request, token)
+            response = yield request
+            if response.status_code != 401:
+                return
+            self._invalidate(token)
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         await request.aread()
         if self._async_lock is None:
             self._async_lock = asyncio.Lock()
-        token = self._fresh_token()
-        if token is None:
-            async with self._async_lock:
-                token = self._fresh_token()
-                if token is None:
-                    token_response = yield self._token_request(request)
-                    await token_response.aread()
-                    token = self._store(token_response)
-        self._authorize(request, token)
-        response = yield request
-        if response.status_code != 401:
-            return
-        self._invalidate(token)
-        async with self._async_lock:
+        for _ in range(2):  # the request, then at most one replay after a 401
             token = self._fresh_token()
             if token is None:
-                token_response = yield self._token_request(request)
-                await token_response.aread()
-                token = self._store(token_response)
-        self._authorize(request, token)
-        yield request
+                async with self._async_lock:
+                    token = self._fresh_token()
+                    if token is None:
+                        token_response = yield self._token_request(request)
+                        await token_response.aread()
+                        token = self._store(token_response)
+            self._authorize(request, token)
+            response = yield request
+            if response.status_code != 401:
+                return
+            self._invalidate(token)
 
 
 def _parse_token_response(response: httpx.Response, now: float, leeway: float, secret: Secret) -> _Token:

@@ -175,7 +175,58 @@ def _env(overrides: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-class WillowClient:
+def _merged_hooks(
+    existing: Mapping[str, list[Callable[..., Any]]],
+    user: Mapping[str, list[Callable[..., Any]]],
+    record: Callable[..., Any],
+) -> dict[str, list[Callable[..., Any]]]:
+    """Existing hooks, then the caller's, then the response capture that decides each outcome."""
+    return {
+        "request": [*existing.get("request", []), *user.get("request", [])],
+        "response": [*existing.get("response", []), *user.get("response", []), record],
+    }
+
+
+class _ClientBase:
+    """What both clients share: settings, the last-response record, env construction, repr."""
+
+    def __init__(
+        self,
+        *,
+        instance: str | None,
+        base_url: str | None,
+        client_id: str,
+        client_secret: str | Secret,
+        token_leeway: float,
+    ) -> None:
+        self._settings = _Settings(
+            instance=instance,
+            base_url=base_url,
+            client_id=client_id,
+            client_secret=client_secret,
+            token_leeway=token_leeway,
+        )
+        self.base_url = self._settings.base_url
+        self.auth = self._settings.auth
+        self.retry_stats = self._settings.retry_stats
+        # Per client and per thread/task: the final raw response of the latest call.
+        self._last_response: ContextVar[httpx.Response | None] = ContextVar("willow_last_response", default=None)
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Self:
+        """Build from WILLOW_INSTANCE / WILLOW_BASE_URL, WILLOW_CLIENT_ID, WILLOW_CLIENT_SECRET."""
+        return cls(**_env(overrides))
+
+    @property
+    def last_response(self) -> httpx.Response | None:
+        """The raw response of this thread's (or task's) latest call, after retries and auth replays."""
+        return self._last_response.get()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r}, client_id={self._settings.credentials.client_id!r})"
+
+
+class WillowClient(_ClientBase):
     """Synchronous Willow API client.
 
     Every generated operation works through :attr:`generated` (``op.sync(client=wc.generated)``),
@@ -198,40 +249,26 @@ class WillowClient:
         headers: Mapping[str, str] | None = None,
         token_leeway: float = 60.0,
     ) -> None:
-        self._settings = _Settings(
+        super().__init__(
             instance=instance,
             base_url=base_url,
             client_id=client_id,
             client_secret=client_secret,
             token_leeway=token_leeway,
         )
-        self.base_url = self._settings.base_url
-        self.auth = self._settings.auth
-        self.retry_stats = self._settings.retry_stats
-        # Per client and per thread/task: the final raw response of the latest call.
-        self._last_response: ContextVar[httpx.Response | None] = ContextVar("willow_last_response", default=None)
-        user_hooks = event_hooks or {}
+        self._owns_http_client = http_client is None
         if http_client is None:
-            inner = transport or httpx.HTTPTransport()
             http_client = httpx.Client(
                 base_url=self.base_url,
-                transport=RetryTransport(inner, retry, api_root=self._settings.api_root, stats=self.retry_stats),
+                transport=RetryTransport(
+                    transport or httpx.HTTPTransport(), retry, api_root=self._settings.api_root, stats=self.retry_stats
+                ),
                 timeout=timeout,
                 headers={"Accept": DEFAULT_ACCEPT, **(headers or {})},
-                event_hooks={
-                    "request": list(user_hooks.get("request", [])),
-                    "response": [*user_hooks.get("response", []), _record],
-                },
             )
-            self._owns_http_client = True
-        else:
-            # A caller's own client keeps its transport and settings; we add auth and response capture.
-            http_client.base_url = httpx.URL(self.base_url)
-            http_client.event_hooks = {
-                "request": [*http_client.event_hooks["request"], *user_hooks.get("request", [])],
-                "response": [*http_client.event_hooks["response"], *user_hooks.get("response", []), _record],
-            }
-            self._owns_http_client = False
+        # A caller's own client keeps its transport and settings; we add auth and response capture.
+        http_client.base_url = httpx.URL(self.base_url)
+        http_client.event_hooks = _merged_hooks(http_client.event_hooks, event_hooks or {}, _record)
         http_client.auth = self.auth
         self.http_client = http_client
         #: The generated package's client, wired to the configured httpx client.
@@ -246,19 +283,6 @@ class WillowClient:
         self.events = Events(self)
         self.tickets = Tickets(self)
         self.ticket_metadata = TicketMetadata(self)
-
-    @classmethod
-    def from_env(cls, **overrides: Any) -> Self:
-        """Build from WILLOW_INSTANCE / WILLOW_BASE_URL, WILLOW_CLIENT_ID, WILLOW_CLIENT_SECRET."""
-        return cls(**_env(overrides))
-
-    @property
-    def last_response(self) -> httpx.Response | None:
-        """The raw response of this thread's latest call (after retries and auth replays)."""
-        return self._last_response.get()
-
-    def __repr__(self) -> str:
-        return f"WillowClient(base_url={self.base_url!r}, client_id={self._settings.credentials.client_id!r})"
 
     def call(self, operation: Callable[..., GeneratedResponse[T]], /, *args: Any, **kwargs: Any) -> T:
         """Run a generated ``sync_detailed`` function; return its parsed body or raise a typed error."""
@@ -301,7 +325,7 @@ class WillowClient:
         self.close()
 
 
-class AsyncWillowClient:
+class AsyncWillowClient(_ClientBase):
     """Asynchronous Willow API client; the same surface as :class:`WillowClient`, awaited."""
 
     def __init__(
@@ -320,19 +344,14 @@ class AsyncWillowClient:
         token_leeway: float = 60.0,
         max_connections: int = 100,
     ) -> None:
-        self._settings = _Settings(
+        super().__init__(
             instance=instance,
             base_url=base_url,
             client_id=client_id,
             client_secret=client_secret,
             token_leeway=token_leeway,
         )
-        self.base_url = self._settings.base_url
-        self.auth = self._settings.auth
-        self.retry_stats = self._settings.retry_stats
-        # Per client and per thread/task: the final raw response of the latest call.
-        self._last_response: ContextVar[httpx.Response | None] = ContextVar("willow_last_response", default=None)
-        user_hooks = event_hooks or {}
+        self._owns_http_client = http_client is None
         if http_client is None:
             inner = transport or httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=max_connections))
             http_client = httpx.AsyncClient(
@@ -340,19 +359,9 @@ class AsyncWillowClient:
                 transport=AsyncRetryTransport(inner, retry, api_root=self._settings.api_root, stats=self.retry_stats),
                 timeout=timeout,
                 headers={"Accept": DEFAULT_ACCEPT, **(headers or {})},
-                event_hooks={
-                    "request": list(user_hooks.get("request", [])),
-                    "response": [*user_hooks.get("response", []), _arecord],
-                },
             )
-            self._owns_http_client = True
-        else:
-            http_client.base_url = httpx.URL(self.base_url)
-            http_client.event_hooks = {
-                "request": [*http_client.event_hooks["request"], *user_hooks.get("request", [])],
-                "response": [*http_client.event_hooks["response"], *user_hooks.get("response", []), _arecord],
-            }
-            self._owns_http_client = False
+        http_client.base_url = httpx.URL(self.base_url)
+        http_client.event_hooks = _merged_hooks(http_client.event_hooks, event_hooks or {}, _arecord)
         http_client.auth = self.auth
         self.http_client = http_client
         self.generated = GeneratedClient(base_url=self.base_url).set_async_httpx_client(http_client)
@@ -375,19 +384,6 @@ class AsyncWillowClient:
         self.events = AsyncEvents(self)
         self.tickets = AsyncTickets(self)
         self.ticket_metadata = AsyncTicketMetadata(self)
-
-    @classmethod
-    def from_env(cls, **overrides: Any) -> Self:
-        """Build from WILLOW_INSTANCE / WILLOW_BASE_URL, WILLOW_CLIENT_ID, WILLOW_CLIENT_SECRET."""
-        return cls(**_env(overrides))
-
-    @property
-    def last_response(self) -> httpx.Response | None:
-        """The raw response of this task's latest call (after retries and auth replays)."""
-        return self._last_response.get()
-
-    def __repr__(self) -> str:
-        return f"AsyncWillowClient(base_url={self.base_url!r}, client_id={self._settings.credentials.client_id!r})"
 
     async def call(self, operation: Callable[..., Awaitable[GeneratedResponse[T]]], /, *args: Any, **kwargs: Any) -> T:
         """Await a generated ``asyncio_detailed`` function; return its parsed body or raise a typed error."""

@@ -206,7 +206,47 @@ def _log(request: httpx.Request, status: int | str, attempt: int, started: float
         )
 
 
-class RetryTransport(httpx.BaseTransport):
+class _RetryLoop:
+    """What the sync and async transports share: the policy, counters and each attempt's verdict."""
+
+    def __init__(self, policy: RetryPolicy | None, api_root: str, stats: RetryStats | None) -> None:
+        self.policy = policy or RetryPolicy()
+        self._api_root = api_root.rstrip("/")
+        self.stats = stats or RetryStats()
+
+    def _replay_safe(self, request: httpx.Request) -> bool:
+        return is_replay_safe(request.method, _api_path(request, self._api_root))
+
+    def _judge(
+        self,
+        request: httpx.Request,
+        *,
+        attempt: int,
+        started: float,
+        attempt_started: float,
+        replay_safe: bool,
+        response: httpx.Response | None = None,
+        error: Exception | None = None,
+    ) -> RetryDecision:
+        """Log the attempt, decide, and count the retry if there is one."""
+        _log(request, response.status_code if response is not None else type(error).__name__, attempt, attempt_started)
+        decision = decide_retry(
+            self.policy,
+            attempt=attempt,
+            elapsed=time.monotonic() - started,
+            replay_safe=replay_safe,
+            response=response,
+            error=error,
+        )
+        if decision.retry:
+            self.stats.record(decision.reason)
+            logger.debug(
+                "retrying %s %s in %.2fs (%s)", request.method, request.url.path, decision.delay, decision.reason
+            )
+        return decision
+
+
+class RetryTransport(_RetryLoop, httpx.BaseTransport):
     """Wraps another transport and retries by :class:`RetryPolicy`.
 
     The body of each response is read inside the loop, so a connection reset while it streams
@@ -222,14 +262,12 @@ class RetryTransport(httpx.BaseTransport):
         sleep: Callable[[float], None] = time.sleep,
         stats: RetryStats | None = None,
     ) -> None:
+        super().__init__(policy, api_root, stats)
         self._transport = transport
-        self.policy = policy or RetryPolicy()
-        self._api_root = api_root.rstrip("/")
         self._sleep = sleep
-        self.stats = stats or RetryStats()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        replay_safe = is_replay_safe(request.method, _api_path(request, self._api_root))
+        replay_safe = self._replay_safe(request)
         started = time.monotonic()
         attempt = 0
         while True:
@@ -239,35 +277,35 @@ class RetryTransport(httpx.BaseTransport):
                 response = self._transport.handle_request(request)
                 response.read()
             except httpx.TransportError as exc:
-                _log(request, type(exc).__name__, attempt, attempt_started)
-                decision = decide_retry(
-                    self.policy, attempt=attempt, elapsed=time.monotonic() - started, replay_safe=replay_safe, error=exc
+                decision = self._judge(
+                    request,
+                    attempt=attempt,
+                    started=started,
+                    attempt_started=attempt_started,
+                    replay_safe=replay_safe,
+                    error=exc,
                 )
                 if not decision.retry:
                     raise
             else:
-                _log(request, response.status_code, attempt, attempt_started)
-                decision = decide_retry(
-                    self.policy,
+                decision = self._judge(
+                    request,
                     attempt=attempt,
-                    elapsed=time.monotonic() - started,
+                    started=started,
+                    attempt_started=attempt_started,
                     replay_safe=replay_safe,
                     response=response,
                 )
                 if not decision.retry:
                     return response
                 response.close()  # free the connection before sleeping
-            self.stats.record(decision.reason)
-            logger.debug(
-                "retrying %s %s in %.2fs (%s)", request.method, request.url.path, decision.delay, decision.reason
-            )
             self._sleep(decision.delay)
 
     def close(self) -> None:
         self._transport.close()
 
 
-class AsyncRetryTransport(httpx.AsyncBaseTransport):
+class AsyncRetryTransport(_RetryLoop, httpx.AsyncBaseTransport):
     """The asyncio twin of :class:`RetryTransport`; same decisions, awaited I/O."""
 
     def __init__(
@@ -279,14 +317,12 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         stats: RetryStats | None = None,
     ) -> None:
+        super().__init__(policy, api_root, stats)
         self._transport = transport
-        self.policy = policy or RetryPolicy()
-        self._api_root = api_root.rstrip("/")
         self._sleep = sleep
-        self.stats = stats or RetryStats()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        replay_safe = is_replay_safe(request.method, _api_path(request, self._api_root))
+        replay_safe = self._replay_safe(request)
         started = time.monotonic()
         attempt = 0
         while True:
@@ -296,28 +332,28 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
                 response = await self._transport.handle_async_request(request)
                 await response.aread()
             except httpx.TransportError as exc:
-                _log(request, type(exc).__name__, attempt, attempt_started)
-                decision = decide_retry(
-                    self.policy, attempt=attempt, elapsed=time.monotonic() - started, replay_safe=replay_safe, error=exc
+                decision = self._judge(
+                    request,
+                    attempt=attempt,
+                    started=started,
+                    attempt_started=attempt_started,
+                    replay_safe=replay_safe,
+                    error=exc,
                 )
                 if not decision.retry:
                     raise
             else:
-                _log(request, response.status_code, attempt, attempt_started)
-                decision = decide_retry(
-                    self.policy,
+                decision = self._judge(
+                    request,
                     attempt=attempt,
-                    elapsed=time.monotonic() - started,
+                    started=started,
+                    attempt_started=attempt_started,
                     replay_safe=replay_safe,
                     response=response,
                 )
                 if not decision.retry:
                     return response
                 await response.aclose()
-            self.stats.record(decision.reason)
-            logger.debug(
-                "retrying %s %s in %.2fs (%s)", request.method, request.url.path, decision.delay, decision.reason
-            )
             await self._sleep(decision.delay)
 
     async def aclose(self) -> None:

@@ -14,7 +14,7 @@ import willow_api_client
 from dateutil.parser import isoparse
 from willow_api_client import Client
 from willow_api_client.api.tickets import get_tickets_ticket_id
-from willow_api_client.models import Ticket, TicketPriorityLevel, Twin
+from willow_api_client.models import DigitalTwinRelationship, Ticket, TicketPriorityLevel, Twin
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES: list[dict[str, Any]] = json.loads((ROOT / "tests" / "fixtures" / "reference_samples.json").read_text())
@@ -112,3 +112,15 @@ def test_forward_compatible_unknown_enum_value_and_unknown_fields() -> None:
     known = Ticket.from_dict({**body, "ticketPriority": {"id": "p", "priorityLevel": "high"}})
     assert known.ticket_priority is not None
     assert known.ticket_priority.priority_level is TicketPriorityLevel.HIGH
+
+
+def test_relationship_id_reads_every_spelling() -> None:
+    from willow_ext import relationship_id
+
+    sample = next(s for s in SAMPLES if "PUT /twins/relationships" in s["source"])["body"]
+    assert (
+        relationship_id(DigitalTwinRelationship.from_dict(sample)) == "AHU-1_isFedBy_substance_ChilledWater_Chiller-1"
+    )
+    assert relationship_id({"id": "a", "Id": "b"}) == "a"
+    assert relationship_id({"$relationshipId": "c"}) == "c"
+    assert relationship_id({"targetId": "x"}) is None

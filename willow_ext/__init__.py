@@ -41,6 +41,7 @@ from ._pagination import AsyncPager as AsyncPager
 from ._pagination import InsightTree as InsightTree
 from ._pagination import Pager as Pager
 from ._pagination import PaginationError as PaginationError
+from ._quirks import relationship_id as relationship_id
 from ._retry import AsyncRetryTransport as AsyncRetryTransport
 from ._retry import RetryPolicy as RetryPolicy
 from ._retry import RetryTransport as RetryTransport
@@ -83,6 +84,7 @@ __all__ = [
     "export_time_series",
     "get_twins",
     "ingest",
+    "relationship_id",
     "sort_by",
     "where",
 ]

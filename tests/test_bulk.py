@@ -131,3 +131,14 @@ async def test_async_bulk_helpers(willow: LocalWillow) -> None:
             )
         ]
     assert len(exported) == 4_000
+
+
+async def test_async_ingest_reports_input_positions_across_chunks(willow: LocalWillow) -> None:
+    async def stream() -> Any:
+        for index, point in enumerate(points(1_000)):
+            yield point if index != 777 else {**point, "dtId": None}  # no twin reference: refused locally
+
+    async with AsyncWillowClient(**willow.client_kwargs(retry=FAST_RETRY)) as client:
+        report = await aingest(client, stream(), batch_size=100)
+    assert [(f.first_index, len(f.points)) for f in report.failures] == [(777, 1)]
+    assert report.sent == 999

@@ -142,13 +142,14 @@ class _Batch:
     points: list[TimeSeriesWrite | WirePoint]
 
 
-def _batches(points: Iterable[Point], batch_size: int, report: IngestReport) -> Iterator[_Batch]:
-    """Validate lazily and cut into batches; invalid points go straight into the report."""
+def _batches(points: Iterable[Point], batch_size: int, report: IngestReport, start: int = 0) -> Iterator[_Batch]:
+    """Validate lazily and cut into batches; invalid points go straight into the report.
+    ``start`` is the input position of the first point (for inputs read in chunks)."""
     if batch_size < 1:
         raise InvalidRequestError("batch_size must be at least 1")
     batch: list[TimeSeriesWrite | WirePoint] = []
-    first = 0
-    for index, raw in enumerate(points):
+    first = start
+    for index, raw in enumerate(points, start):
         try:
             point = telemetry_point(raw)
         except InvalidRequestError as exc:
@@ -232,13 +233,15 @@ async def aingest(
 
     if isinstance(points, AsyncIterable):
         pending: list[Point] = []
+        read = 0  # input position of pending[0]
         async for point in points:
             pending.append(point)
             if len(pending) >= batch_size:
-                for batch in _batches(pending, batch_size, report):
+                for batch in _batches(pending, batch_size, report, start=read):
                     await submit(batch)
+                read += len(pending)
                 pending = []
-        for batch in _batches(pending, batch_size, report):
+        for batch in _batches(pending, batch_size, report, start=read):
             await submit(batch)
     else:
         for batch in _batches(points, batch_size, report):

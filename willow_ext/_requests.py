@@ -38,9 +38,6 @@ __all__ = [
 
 M = TypeVar("M")
 
-#: POST /tickets allows up to 1000 per page (docs); insights and events document no maximum.
-MAX_PAGE_SIZE = {"tickets": 1000, "insights": 1000, "events": 1000, "metadata": 1000}
-
 
 def as_model(value: M | Mapping[str, Any], cls: type[M]) -> M:
     """Accept the generated model or a plain dict in wire (camelCase) form."""

@@ -234,13 +234,22 @@ def differences(expected: Path, actual: Path) -> list[str]:
     return problems
 
 
-def replace_tree(new_tree: Path, target: Path) -> None:
-    """Swap ``target`` for ``new_tree`` with renames, so a crash never leaves half a tree."""
-    backup = target.with_name(target.name + ".old")
-    shutil.rmtree(backup, ignore_errors=True)
-    if target.exists():
-        target.rename(backup)
-    shutil.copytree(new_tree, target)
+def install(fresh_tree: Path, new_spec: bytes | None) -> None:
+    """Put the new tree (and spec) in place by renames only: everything is first written beside
+    its target, so a crash leaves either the old files or the new ones, never half a tree."""
+    staged_tree = GENERATED.with_name(GENERATED.name + ".new")
+    backup = GENERATED.with_name(GENERATED.name + ".old")
+    staged_spec = SPEC.with_name(SPEC.name + ".new")
+    for leftover in (staged_tree, backup):
+        shutil.rmtree(leftover, ignore_errors=True)
+    shutil.copytree(fresh_tree, staged_tree)
+    if new_spec is not None:
+        staged_spec.write_bytes(new_spec)
+    if GENERATED.exists():
+        GENERATED.rename(backup)
+    staged_tree.rename(GENERATED)
+    if new_spec is not None:
+        staged_spec.replace(SPEC)
     shutil.rmtree(backup, ignore_errors=True)
 
 
@@ -282,9 +291,7 @@ def run(argv: list[str]) -> int:
             print("generated/ is up to date with openapi/willow-api.yaml")
             return 0
         # Everything succeeded: only now touch the repository.
-        if new_bytes != pinned_bytes:
-            SPEC.write_bytes(new_bytes)
-        replace_tree(fresh, GENERATED)
+        install(fresh, new_bytes if new_bytes != pinned_bytes else None)
     count = sum(1 for _ in _python_files(GENERATED))
     print(f"Regenerated generated/{PACKAGE} ({count} Python files)")
     return 0

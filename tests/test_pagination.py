@@ -4,6 +4,7 @@ insight parent/child rules."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -290,3 +291,48 @@ def test_pagers_expose_the_last_raw_response(willow: LocalWillow, client: Willow
     client.twins.get("AHU-1")
     assert client.last_response is not None
     assert client.last_response.request.url.path == "/api/v3/twins/AHU-1"
+
+
+@dataclass
+class Item:
+    id: str
+
+
+def pages_of(count: int, size: int, after: Callable[[int, int], int]) -> list[OffsetPage]:
+    """``count`` items served ``size`` per page, with an ``after`` the test chooses."""
+    out = []
+    for start in range(0, count, size):
+        items = [Item(f"i{n}") for n in range(start, min(count, start + size))]
+        out.append(OffsetPage(items, after=after(start, len(items)), before=start, total=count))  # type: ignore[arg-type]
+    return [*out, OffsetPage([], after=0, before=count, total=count)]
+
+
+def run(pages: list[OffsetPage], page_size: int) -> tuple[list[str], int]:
+    pager: Pager[int, OffsetPage, Any] = Pager(lambda n: pages[(n or 1) - 1], offset_extract(page_size=page_size))
+    return [item.id for item in pager], pager.requests
+
+
+def test_a_full_page_continues_even_if_after_is_miscounted() -> None:
+    # e.g. a server whose `after` counts children too: it goes negative while roots remain
+    ids, _ = run(pages_of(25, 10, after=lambda start, n: -5), page_size=10)
+    assert ids == [f"i{n}" for n in range(25)]
+
+
+def test_a_server_capping_the_page_size_is_followed_by_after() -> None:
+    # we ask for 1000, the server sends 10 at a time and says how many remain
+    ids, requests = run(pages_of(35, 10, after=lambda start, n: 35 - start - n), page_size=1000)
+    assert ids == [f"i{n}" for n in range(35)]
+    assert requests == 4
+
+
+def test_a_short_last_page_ends_without_an_extra_request() -> None:
+    ids, requests = run(pages_of(25, 10, after=lambda start, n: 25 - start - n), page_size=10)
+    assert len(ids) == 25
+    assert requests == 3
+
+
+def test_a_server_ignoring_the_page_number_raises() -> None:
+    same = OffsetPage([Item("a"), Item("b")], after=10, before=0, total=12)
+    pager: Pager[int, OffsetPage, Any] = Pager(lambda n: same, offset_extract(page_size=2))
+    with pytest.raises(PaginationError, match="repeats the previous page"):
+        list(pager)

@@ -61,25 +61,39 @@ def continuation_extract(
 
 
 def offset_extract(
-    count_of: Callable[[list[Any]], int] = len,
+    count_of: Callable[[list[Any]], int] = len, page_size: int | None = None
 ) -> Callable[[Any, int | None], tuple[int | None, list[Any]]]:
     """``extract`` for page-number styles (1-based pages). ``count_of`` tells how many items the
-    server counted for paging (insights: only the roots). Stops on a page with nothing counted,
-    on ``after <= 0``, or when ``before + counted`` reaches ``total``."""
+    server counted for paging (insights: only the roots).
+
+    A page with nothing counted ends the stream. A *full* page (``page_size`` counted) always asks
+    for the next one, whatever ``after`` says: what ``after`` counts is inferred, not documented
+    (roots only, for insights?), and trusting a wrong count would silently drop the rest. Short
+    pages end on ``after <= 0`` or ``before + counted >= total``, and continue when those say more
+    remain (the server may cap the page below ``page_size``). A server that answers every page
+    number with the same page raises :class:`PaginationError` instead of looping.
+    """
+    previous: list[tuple[object, object]] = []
 
     def extract(page: Any, cursor: int | None) -> tuple[int | None, list[Any]]:
         items = list(page.items) if isinstance(page.items, list) else []
         counted = count_of(items)
         if counted == 0:
             return None, items
+        signature = (getattr(items[0], "id", None), getattr(items[-1], "id", None))
+        if previous and signature == previous[-1] and signature != (None, None):
+            raise PaginationError(f"page {cursor} repeats the previous page; the server seems to ignore 'page'")
+        previous[:] = [signature]
         after, before, total = (_int(getattr(page, name, None)) for name in ("after", "before", "total"))
-        if after is not None:
-            done = after <= 0
+        if page_size is not None and counted >= page_size:
+            more = True
+        elif after is not None:
+            more = after > 0
         elif before is not None and total is not None:
-            done = before + counted >= total
+            more = before + counted < total
         else:
-            done = False  # no totals at all: the next (empty) page ends it
-        return (None if done else (cursor or 1) + 1), items
+            more = page_size is None  # no totals: without a page size, only an empty page can end it
+        return ((cursor or 1) + 1 if more else None), items
 
     return extract
 

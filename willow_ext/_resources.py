@@ -486,7 +486,7 @@ class Insights(_Resource):
             lambda number: self.page(
                 filters=filters, sort=sort, page=number or 1, page_size=page_size, add_floor=add_floor
             ),
-            offset_extract(InsightTreeAssembler.root_count),
+            offset_extract(InsightTreeAssembler.root_count, page_size),
         )
 
     def iter_trees(
@@ -522,7 +522,7 @@ class Events(_Resource):
     ) -> Pager[int, EventPage, Event]:
         return self._pager(
             lambda number: self.page(filters=filters, sort=sort, page=number or 1, page_size=page_size),
-            offset_extract(),
+            offset_extract(page_size=page_size),
             max_items,
         )
 
@@ -559,7 +559,7 @@ class Tickets(_Resource):
     ) -> Pager[int, TicketPage, Ticket]:
         return self._pager(
             lambda number: self.page(filters=filters, sort=sort, page=number or 1, page_size=page_size),
-            offset_extract(),
+            offset_extract(page_size=page_size),
             max_items,
         )
 
@@ -603,7 +603,7 @@ class TicketMetadata(_Resource):
     ) -> Pager[int, Any, Any]:
         return self._pager(
             lambda number: self.page(kind, filters=filters, sort=sort, page=number or 1, page_size=page_size),
-            offset_extract(),
+            offset_extract(page_size=page_size),
         )
 
     def create(self, kind: MetadataKind, name: str) -> Any:
@@ -860,7 +860,7 @@ class AsyncInsights(_AsyncResource):
             lambda number: self.page(
                 filters=filters, sort=sort, page=number or 1, page_size=page_size, add_floor=add_floor
             ),
-            offset_extract(InsightTreeAssembler.root_count),
+            offset_extract(InsightTreeAssembler.root_count, page_size),
         )
         async for _, items in pager.pages():
             for tree in assembler.add_page(items):
@@ -892,7 +892,7 @@ class AsyncEvents(_AsyncResource):
     ) -> AsyncPager[int, EventPage, Event]:
         return self._pager(
             lambda number: self.page(filters=filters, sort=sort, page=number or 1, page_size=page_size),
-            offset_extract(),
+            offset_extract(page_size=page_size),
             max_items,
         )
 
@@ -928,7 +928,7 @@ class AsyncTickets(_AsyncResource):
     ) -> AsyncPager[int, TicketPage, Ticket]:
         return self._pager(
             lambda number: self.page(filters=filters, sort=sort, page=number or 1, page_size=page_size),
-            offset_extract(),
+            offset_extract(page_size=page_size),
             max_items,
         )
 
@@ -971,7 +971,7 @@ class AsyncTicketMetadata(_AsyncResource):
     ) -> AsyncPager[int, Any, Any]:
         return self._pager(
             lambda number: self.page(kind, filters=filters, sort=sort, page=number or 1, page_size=page_size),
-            offset_extract(),
+            offset_extract(page_size=page_size),
         )
 
     async def create(self, kind: MetadataKind, name: str) -> Any:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from willow_api_client.models import TimeSeriesPoint, TimeSeriesWrite, Twin
 
 from ._errors import InvalidRequestError, WillowError
-from ._requests import WirePoint, chunked, telemetry_point
+from ._requests import WirePoint, checked_ids, chunked, telemetry_point
 
 if TYPE_CHECKING:
     from ._client import AsyncWillowClient, WillowClient
@@ -62,9 +62,7 @@ def _lookup_result(requested: list[str], twins: Iterable[Twin]) -> TwinLookup:
 
 
 def _unique(ids: Iterable[str]) -> list[str]:
-    if isinstance(ids, str):
-        raise InvalidRequestError("ids must be a list of ids, not one string")
-    return list(dict.fromkeys(ids))
+    return list(dict.fromkeys(checked_ids(ids)))
 
 
 def get_twins(

@@ -20,6 +20,7 @@ from willow_api_client.models import (
 )
 from willow_api_client.types import UNSET, Unset
 
+from ._client import check_id
 from ._errors import InvalidRequestError
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "as_model",
     "as_models",
     "aware",
+    "checked_ids",
     "chunked",
     "json_patch",
     "replace_ops",
@@ -178,6 +180,13 @@ def telemetry_points(points: Iterable[TimeSeriesWrite | Mapping[str, Any]]) -> l
         except InvalidRequestError as exc:
             raise InvalidRequestError(f"point {index}: {exc}") from None
     return out
+
+
+def checked_ids(values: Iterable[str], name: str = "ids") -> list[str]:
+    """A list of ids, each usable in a path; one string is refused (it would iterate per character)."""
+    if isinstance(values, str):
+        raise InvalidRequestError(f"{name} must be a list of ids, not one string")
+    return [check_id(value, name) for value in values]
 
 
 def chunked(values: Iterable[M], size: int) -> Iterable[list[M]]:

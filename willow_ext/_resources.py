@@ -109,6 +109,7 @@ from ._requests import (
     as_model,
     as_models,
     aware,
+    checked_ids,
     json_patch,
     replace_ops,
     telemetry_points,
@@ -183,12 +184,6 @@ def _metadata(kind: str) -> tuple[Any, Any, Any, type[Any], type[Any]]:
         return _METADATA[kind]
     except KeyError:
         raise InvalidRequestError(f"ticket metadata kind must be one of {sorted(_METADATA)}, got {kind!r}") from None
-
-
-def _ids(values: Sequence[str], name: str = "ids") -> list[str]:
-    if isinstance(values, str):
-        raise InvalidRequestError(f"{name} must be a list of ids, not one string")
-    return [check_id(value, name) for value in values]
 
 
 def _as_dict(value: Any) -> Any:
@@ -293,7 +288,7 @@ class Twins(_Resource):
         result = self._call(
             (list, TwinPage),
             twins_v2_get_twins_by_ids_async,
-            body=_ids(twin_ids, "twin_ids"),
+            body=checked_ids(twin_ids, "twin_ids"),
             include_relationships=include_relationships,
         )
         return list(result.content or []) if isinstance(result, TwinPage) else result
@@ -418,7 +413,7 @@ class TimeSeries(_Resource):
         return self._call(
             TimeSeriesPage,
             get_time_series_ids,
-            body=_ids(twin_ids, "twin_ids"),
+            body=checked_ids(twin_ids, "twin_ids"),
             start=aware(start, "start"),
             end=aware(end, "end"),
             page_size=page_size,
@@ -436,7 +431,7 @@ class TimeSeries(_Resource):
         include_data_quality: bool | None = None,
         max_items: int | None = None,
     ) -> Pager[str, TimeSeriesPage, TimeSeriesPoint]:
-        ids = _ids(twin_ids, "twin_ids")
+        ids = checked_ids(twin_ids, "twin_ids")
         return self._pager(
             lambda token: self.page_many(
                 ids,
@@ -456,7 +451,7 @@ class TimeSeries(_Resource):
         return self._call(
             list,
             get_time_series_ids_latest,
-            body=_ids(twin_ids, "twin_ids"),
+            body=checked_ids(twin_ids, "twin_ids"),
             include_data_quality=unset_if_none(include_data_quality),
         )
 
@@ -530,7 +525,7 @@ class Events(_Resource):
         return self._call(EventsUpsertResult, put_events, body=as_models(events, Event))
 
     def delete(self, event_ids: Sequence[str]) -> None:
-        self._call(None, delete_events, body=_ids(event_ids, "event_ids"))
+        self._call(None, delete_events, body=checked_ids(event_ids, "event_ids"))
 
     def get(self, event_id: str) -> Event:
         return self._call(Event, get_events_event_id, check_id(event_id, "event_id"))
@@ -672,7 +667,7 @@ class AsyncTwins(_AsyncResource):
         result = await self._call(
             (list, TwinPage),
             twins_v2_get_twins_by_ids_async,
-            body=_ids(twin_ids, "twin_ids"),
+            body=checked_ids(twin_ids, "twin_ids"),
             include_relationships=include_relationships,
         )
         return list(result.content or []) if isinstance(result, TwinPage) else result
@@ -792,7 +787,7 @@ class AsyncTimeSeries(_AsyncResource):
         return await self._call(
             TimeSeriesPage,
             get_time_series_ids,
-            body=_ids(twin_ids, "twin_ids"),
+            body=checked_ids(twin_ids, "twin_ids"),
             start=aware(start, "start"),
             end=aware(end, "end"),
             page_size=page_size,
@@ -810,7 +805,7 @@ class AsyncTimeSeries(_AsyncResource):
         include_data_quality: bool | None = None,
         max_items: int | None = None,
     ) -> AsyncPager[str, TimeSeriesPage, TimeSeriesPoint]:
-        ids = _ids(twin_ids, "twin_ids")
+        ids = checked_ids(twin_ids, "twin_ids")
         return self._pager(
             lambda token: self.page_many(
                 ids,
@@ -830,7 +825,7 @@ class AsyncTimeSeries(_AsyncResource):
         return await self._call(
             list,
             get_time_series_ids_latest,
-            body=_ids(twin_ids, "twin_ids"),
+            body=checked_ids(twin_ids, "twin_ids"),
             include_data_quality=unset_if_none(include_data_quality),
         )
 
@@ -900,7 +895,7 @@ class AsyncEvents(_AsyncResource):
         return await self._call(EventsUpsertResult, put_events, body=as_models(events, Event))
 
     async def delete(self, event_ids: Sequence[str]) -> None:
-        await self._call(None, delete_events, body=_ids(event_ids, "event_ids"))
+        await self._call(None, delete_events, body=checked_ids(event_ids, "event_ids"))
 
     async def get(self, event_id: str) -> Event:
         return await self._call(Event, get_events_event_id, check_id(event_id, "event_id"))

@@ -15,7 +15,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -254,7 +254,7 @@ def series_export(
     bar = _progress_bar("export", show)
     sink = output.open("w", newline="") if output else sys.stdout
     try:
-        with _client() as client, bar or _null():
+        with _client() as client, bar or nullcontext():
             task = bar.add_task("export", total=None) if bar else None
             writer = csv.writer(sink) if output_format == "csv" else None
             if writer:
@@ -277,11 +277,6 @@ def series_export(
         if output:
             sink.close()
     err.print(f"exported {count} points", highlight=False)
-
-
-@contextmanager
-def _null() -> Iterator[None]:
-    yield
 
 
 def _read_points(path: Path) -> Iterator[dict[str, Any]]:
@@ -321,7 +316,7 @@ def series_ingest(
                 point["connectorId"] = connector_id
             yield point
 
-    with _client() as client, bar or _null():
+    with _client() as client, bar or nullcontext():
         task = bar.add_task("ingest", total=None) if bar else None
         on_progress: Callable[[int, int], None] | None = (
             (lambda sent, failed: bar.update(task, completed=sent + failed)) if bar and task is not None else None

@@ -449,13 +449,12 @@ def _window(request: Request) -> tuple[Any, Any, int, str | None]:
 
 @route("GET", "/time-series/{twinId}/latest")
 def latest(app: WillowApp, request: Request, params: dict[str, str], body: Any) -> Any:
-    app.store._known_series([params["twinId"]])
     return app.store.latest([params["twinId"]])
 
 
 @route("POST", "/time-series/ids/latest")
 def latest_many(app: WillowApp, request: Request, params: dict[str, str], body: Any) -> Any:
-    return app.store.latest(app.store._known_series(body))
+    return app.store.latest(body)
 
 
 @route("POST", "/time-series/ids")

@@ -454,7 +454,7 @@ class Store:
     def point_count(self) -> int:
         return sum(len(keys) for keys, _ in self.telemetry.values())
 
-    def _known_series(self, twin_ids: Sequence[str]) -> list[str]:
+    def known_series(self, twin_ids: Sequence[str]) -> list[str]:
         known = [t for t in twin_ids if t and (t in self.twins or t in self.telemetry)]
         if not known:
             raise MissingError("None of the requested twins has time series.")
@@ -463,7 +463,7 @@ class Store:
     def telemetry_page(
         self, twin_ids: Sequence[str], start: dt.datetime, end: dt.datetime, size: int, token: str | None
     ) -> dict[str, Any]:
-        known = self._known_series(twin_ids)
+        known = self.known_series(twin_ids)
         query = [sorted(known), iso(start), iso(end), size]
         offset = read_token(token, query)
         rows: list[dict[str, Any]] = []
@@ -481,10 +481,11 @@ class Store:
         }
 
     def latest(self, twin_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """404 when none of the twins is known; ``[]`` for known twins quiet for the last hour."""
         now = self.clock()
         since = (now - dt.timedelta(hours=1)).timestamp()  # the source looks back one hour only
         out = []
-        for twin_id in twin_ids:
+        for twin_id in self.known_series(twin_ids):
             keys, values = self.telemetry.get(twin_id, ([], []))
             if keys and keys[-1] >= since:
                 out.append(values[-1])

@@ -10,7 +10,7 @@ from willow_api_client.api.events import get_events_types
 from willow_api_client.api.twins import twins_v2_get_twin_by_id_async
 
 from tests.conftest import FAST_RETRY
-from tests.validating import mock_transport
+from tests.validating import api_transport, mock_transport
 from willow_ext import (
     AsyncWillowClient,
     InvalidRequestError,
@@ -94,14 +94,12 @@ def test_authorization_never_follows_a_redirect_to_another_host() -> None:
     seen: dict[str, httpx.Headers] = {}
 
     def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/oauth2/token"):
-            return httpx.Response(200, json={"access_token": "tok", "expires_in": 3599})
         seen[request.url.host] = request.headers
         if request.url.host == "unit.app.willowinc.com":
             return httpx.Response(302, headers={"location": "https://elsewhere.example/api/v3/twins/T-1"})
         return httpx.Response(200, json={"id": "T-1", "modelId": "dtmi:x;1"})
 
-    http = httpx.Client(transport=mock_transport(handler), follow_redirects=True)
+    http = httpx.Client(transport=api_transport(handler), follow_redirects=True)
     with WillowClient(
         base_url="https://unit.app.willowinc.com/api/v3", client_id="c", client_secret="s", http_client=http
     ) as client:
@@ -122,15 +120,13 @@ def test_authorization_never_follows_a_redirect_to_another_host() -> None:
 )
 def test_malformed_success_bodies_raise_response_validation_error(body: bytes, content_type: str, needle: str) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/oauth2/token"):
-            return httpx.Response(200, json={"access_token": "tok", "expires_in": 3599})
         return httpx.Response(200, content=body, headers={"content-type": content_type})
 
     client = WillowClient(
         base_url="https://u.app.willowinc.com/api/v3",
         client_id="c",
         client_secret="s",
-        transport=mock_transport(handler),
+        transport=api_transport(handler),
         retry=FAST_RETRY,
     )
     with client, pytest.raises(ResponseValidationError) as info:
@@ -155,15 +151,13 @@ def test_a_malformed_required_timestamp_is_a_validation_error_and_a_nullable_one
     twin = {"id": "T-1", "modelId": "dtmi:x;1", "lastUpdateTime": "not a date"}
 
     def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/oauth2/token"):
-            return httpx.Response(200, json={"access_token": "tok", "expires_in": 3599})
         return httpx.Response(200, json=event if "/events/" in request.url.path else twin)
 
     with WillowClient(
         base_url="https://u.app.willowinc.com/api/v3",
         client_id="c",
         client_secret="s",
-        transport=mock_transport(handler),
+        transport=api_transport(handler),
     ) as client:
         with pytest.raises(ResponseValidationError, match="ValueError"):
             client.events.get("E-1")
@@ -173,15 +167,13 @@ def test_a_malformed_required_timestamp_is_a_validation_error_and_a_nullable_one
 
 def test_error_bodies_the_generated_parser_cannot_read_still_give_typed_errors() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/oauth2/token"):
-            return httpx.Response(200, json={"access_token": "tok", "expires_in": 3599})
         return httpx.Response(404, content=b"<html>Not here</html>", headers={"content-type": "text/html"})
 
     client = WillowClient(
         base_url="https://u.app.willowinc.com/api/v3",
         client_id="c",
         client_secret="s",
-        transport=mock_transport(handler),
+        transport=api_transport(handler),
     )
     with client, pytest.raises(NotFoundError) as info:
         client.twins.get("T-1")

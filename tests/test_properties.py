@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
-from tests.validating import mock_transport
+from tests.validating import api_transport
 from willow_ext import WillowClient, WillowError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,15 +59,13 @@ def response_schema(method: str, path: str) -> dict[str, Any]:
 
 def client_answering(body: bytes) -> WillowClient:
     def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/oauth2/token"):
-            return httpx.Response(200, json={"access_token": "t", "expires_in": 3599})
         return httpx.Response(200, content=body, headers={"content-type": "application/json"})
 
     return WillowClient(
         base_url="https://p.app.willowinc.com/api/v3",
         client_id="c",
         client_secret="s",
-        transport=mock_transport(handler),
+        transport=api_transport(handler),
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.validating import mock_transport
+from tests.validating import api_transport
 from willow_ext import (
     APITimeoutError,
     AsyncWillowClient,
@@ -121,11 +121,9 @@ def test_a_token_endpoint_that_hangs_gives_a_typed_timeout_in_bounded_time() -> 
 
 def _serving(body: bytes, content_type: str) -> httpx.MockTransport:
     def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/oauth2/token"):
-            return httpx.Response(200, json={"access_token": "t", "expires_in": 3599})
         return httpx.Response(200, content=body, headers={"content-type": content_type})
 
-    return mock_transport(handler)
+    return api_transport(handler)
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import FAST_RETRY
-from tests.validating import mock_transport
+from tests.validating import api_transport
 from willow_ext import (
     APIConnectionError,
     AsyncWillowClient,
@@ -125,12 +125,10 @@ def test_retry_after_is_honoured_when_within_the_maximum() -> None:
 def _scripted(
     statuses: list[int | Exception], headers: dict[str, str] | None = None
 ) -> tuple[Callable[[httpx.Request], httpx.Response], list[httpx.Request]]:
-    """A handler answering a token, then the scripted statuses for API calls, then 200."""
+    """A handler answering the scripted statuses for API calls, then 200 (use with api_transport)."""
     calls: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/oauth2/token"):
-            return httpx.Response(200, json={"access_token": "t", "expires_in": 3599})
         calls.append(request)
         if statuses:
             outcome = statuses.pop(0)
@@ -149,7 +147,7 @@ def _client(
         base_url="https://unit.app.willowinc.com/api/v3",
         client_id="c",
         client_secret="s",
-        transport=mock_transport(handler),
+        transport=api_transport(handler),
         retry=policy,
     )
     client.http_client._transport._sleep = sleeps.append  # type: ignore[attr-defined]

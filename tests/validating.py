@@ -70,3 +70,14 @@ def validating(handler: Handler) -> Handler:
 
 def mock_transport(handler: Handler) -> httpx.MockTransport:
     return httpx.MockTransport(validating(handler))
+
+
+def api_transport(handler: Handler) -> httpx.MockTransport:
+    """A validating transport whose token endpoint always grants ``tok``; ``handler`` gets the rest."""
+
+    def with_token(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/oauth2/token"):
+            return httpx.Response(200, json={"access_token": "tok", "expires_in": 3599})
+        return handler(request)
+
+    return mock_transport(with_token)

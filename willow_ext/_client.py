@@ -9,7 +9,6 @@ and the outcome is decided from that raw response first: non-2xx -> :func:`make_
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
@@ -30,9 +29,10 @@ from ._errors import (
     WillowError,
     make_status_error,
 )
+from ._requests import base_url_for, checked_base_url
 from ._retry import AsyncRetryTransport, RetryPolicy, RetryStats, RetryTransport
 
-__all__ = ["DEFAULT_TIMEOUT", "AsyncWillowClient", "WillowClient", "base_url_for", "check_id"]
+__all__ = ["DEFAULT_TIMEOUT", "AsyncWillowClient", "WillowClient", "base_url_for"]
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -54,46 +54,6 @@ def _record(response: httpx.Response) -> None:
 
 async def _arecord(response: httpx.Response) -> None:
     _record(response)
-
-
-def base_url_for(instance: str) -> str:
-    """``https://{instance}.app.willowinc.com/api/v3`` (the spec's server)."""
-    if not instance or not all(c.isalnum() or c == "-" for c in instance):
-        raise InvalidRequestError(f"instance must be a Willow instance name (letters, digits, '-'), got {instance!r}")
-    return f"https://{instance}.app.willowinc.com/api/v3"
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _checked_base_url(base_url: str) -> str:
-    parts = urlsplit(base_url)
-    host = parts.hostname or ""
-    if parts.scheme == "https" and host:
-        return base_url.rstrip("/")
-    if parts.scheme == "http" and _is_loopback(host):
-        return base_url.rstrip("/")
-    raise InvalidRequestError(
-        f"base_url must use https (plain http is allowed only for loopback hosts), got {base_url!r}"
-    )
-
-
-def check_id(value: object, name: str = "id") -> str:
-    """Refuse ids that cannot address one resource once percent-encoded into a path."""
-    if not isinstance(value, str):
-        raise InvalidRequestError(f"{name} must be a string, got {type(value).__name__}")
-    if not value.strip():
-        raise InvalidRequestError(f"{name} must not be empty")
-    if value in (".", ".."):
-        # Percent-encoding leaves dots alone, and URL normalisation would turn these into a parent path.
-        raise InvalidRequestError(f"{name} {value!r} is a path segment, not an id")
-    return value
 
 
 def _outcome(
@@ -148,7 +108,7 @@ class _Settings:
     ) -> None:
         if base_url is None and instance is None:
             raise InvalidRequestError("give either instance or base_url")
-        self.base_url = _checked_base_url(base_url if base_url is not None else base_url_for(instance or ""))
+        self.base_url = checked_base_url(base_url if base_url is not None else base_url_for(instance or ""))
         self.api_root = urlsplit(self.base_url).path
         secret = client_secret if isinstance(client_secret, Secret) else Secret(client_secret)
         self.credentials = ClientCredentials(client_id, secret, f"{self.base_url}/oauth2/token")

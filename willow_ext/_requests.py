@@ -6,8 +6,10 @@ Shared by the sync and async resources, so the two only differ in how they send.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from willow_api_client.models import (
     BatchRequest,
@@ -20,7 +22,6 @@ from willow_api_client.models import (
 )
 from willow_api_client.types import UNSET, Unset
 
-from ._client import check_id
 from ._errors import InvalidRequestError
 
 __all__ = [
@@ -29,6 +30,9 @@ __all__ = [
     "as_model",
     "as_models",
     "aware",
+    "base_url_for",
+    "check_id",
+    "checked_base_url",
     "checked_ids",
     "chunked",
     "json_patch",
@@ -202,3 +206,43 @@ def chunked(values: Iterable[M], size: int) -> Iterable[list[M]]:
 
 def unset_if_none(value: M | None) -> M | Unset:
     return UNSET if value is None else value
+
+
+def base_url_for(instance: str) -> str:
+    """``https://{instance}.app.willowinc.com/api/v3`` (the spec's server)."""
+    if not instance or not all(c.isalnum() or c == "-" for c in instance):
+        raise InvalidRequestError(f"instance must be a Willow instance name (letters, digits, '-'), got {instance!r}")
+    return f"https://{instance}.app.willowinc.com/api/v3"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def checked_base_url(base_url: str) -> str:
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    if parts.scheme == "https" and host:
+        return base_url.rstrip("/")
+    if parts.scheme == "http" and _is_loopback(host):
+        return base_url.rstrip("/")
+    raise InvalidRequestError(
+        f"base_url must use https (plain http is allowed only for loopback hosts), got {base_url!r}"
+    )
+
+
+def check_id(value: object, name: str = "id") -> str:
+    """Refuse ids that cannot address one resource once percent-encoded into a path."""
+    if not isinstance(value, str):
+        raise InvalidRequestError(f"{name} must be a string, got {type(value).__name__}")
+    if not value.strip():
+        raise InvalidRequestError(f"{name} must not be empty")
+    if value in (".", ".."):
+        # Percent-encoding leaves dots alone, and URL normalisation would turn these into a parent path.
+        raise InvalidRequestError(f"{name} {value!r} is a path segment, not an id")
+    return value

@@ -100,7 +100,6 @@ from willow_api_client.models import (
 )
 from willow_api_client.types import UNSET, File
 
-from ._client import check_id
 from ._errors import InvalidRequestError
 from ._pagination import AsyncPager, InsightTree, InsightTreeAssembler, Pager, continuation_extract, offset_extract
 from ._requests import (
@@ -109,6 +108,7 @@ from ._requests import (
     as_model,
     as_models,
     aware,
+    check_id,
     checked_ids,
     json_patch,
     replace_ops,

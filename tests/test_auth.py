@@ -196,7 +196,7 @@ def test_secrets_never_appear_in_reprs_logs_or_tracebacks(caplog: pytest.LogCapt
         rendered = [
             repr(client),
             repr(client.auth),
-            repr(client._settings.credentials),
+            repr(client.credentials),
             str(Secret(SECRET)),
             "".join(traceback.format_exception(info.value)),
             caplog.text,

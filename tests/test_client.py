@@ -8,6 +8,7 @@ import httpx
 import pytest
 from willow_api_client.api.events import get_events_types
 from willow_api_client.api.twins import twins_v2_get_twin_by_id_async
+from willow_api_client.models import Twin
 
 from tests.conftest import FAST_RETRY
 from tests.validating import api_transport, mock_transport
@@ -187,14 +188,18 @@ def test_every_generated_operation_works_through_the_configured_client(
     detailed = twins_v2_get_twin_by_id_async.sync_detailed("AHU-1", client=client.generated)
     assert detailed.status_code == 200
     # Through call(): parsed body or typed error.
-    assert client.call(twins_v2_get_twin_by_id_async.sync_detailed, "AHU-1").id == "AHU-1"  # type: ignore[union-attr]
-    assert [t.to_dict()["name"] for t in client.call(get_events_types.sync_detailed)] == [  # type: ignore[union-attr]
+    twin = client.call(twins_v2_get_twin_by_id_async.sync_detailed, "AHU-1", client=client.generated)
+    assert isinstance(twin, Twin)
+    assert twin.id == "AHU-1"
+    types = client.call(get_events_types.sync_detailed, client=client.generated)
+    assert isinstance(types, list)
+    assert [t.to_dict()["name"] for t in types] == [
         "CalendarEvent",
         "WeatherForecast",
         "UtilityBill",
     ]
     with pytest.raises(NotFoundError):
-        client.call(twins_v2_get_twin_by_id_async.sync_detailed, "no-such-twin")
+        client.call(twins_v2_get_twin_by_id_async.sync_detailed, "no-such-twin", client=client.generated)
 
 
 def test_request_logging_is_one_debug_line_per_attempt(

@@ -5,21 +5,20 @@ pagination (including insight parent/child trees) and bulk helpers. The low-leve
 package is ``willow_api_client``; every generated operation works through ``client.generated``.
 """
 
+from ._async._client import AsyncWillowClient as AsyncWillowClient
+from ._async._export import aexport_time_series as aexport_time_series
+from ._async._pager import AsyncPager as AsyncPager
+from ._async._retry_transport import AsyncRetryTransport as AsyncRetryTransport
 from ._auth import ClientCredentials as ClientCredentials
 from ._auth import ClientCredentialsAuth as ClientCredentialsAuth
 from ._auth import Secret as Secret
 from ._bulk import IngestFailure as IngestFailure
 from ._bulk import IngestReport as IngestReport
 from ._bulk import TwinLookup as TwinLookup
-from ._bulk import aexport_time_series as aexport_time_series
 from ._bulk import aget_twins as aget_twins
 from ._bulk import aingest as aingest
-from ._bulk import export_time_series as export_time_series
 from ._bulk import get_twins as get_twins
 from ._bulk import ingest as ingest
-from ._client import AsyncWillowClient as AsyncWillowClient
-from ._client import WillowClient as WillowClient
-from ._client import base_url_for as base_url_for
 from ._errors import APIConnectionError as APIConnectionError
 from ._errors import APIStatusError as APIStatusError
 from ._errors import APITimeoutError as APITimeoutError
@@ -37,14 +36,15 @@ from ._errors import UnprocessableEntityError as UnprocessableEntityError
 from ._errors import WillowError as WillowError
 from ._filters import sort_by as sort_by
 from ._filters import where as where
-from ._pagination import AsyncPager as AsyncPager
 from ._pagination import InsightTree as InsightTree
-from ._pagination import Pager as Pager
 from ._pagination import PaginationError as PaginationError
 from ._quirks import relationship_id as relationship_id
-from ._retry import AsyncRetryTransport as AsyncRetryTransport
+from ._requests import base_url_for as base_url_for
 from ._retry import RetryPolicy as RetryPolicy
-from ._retry import RetryTransport as RetryTransport
+from ._sync._client import WillowClient as WillowClient
+from ._sync._export import export_time_series as export_time_series
+from ._sync._pager import Pager as Pager
+from ._sync._retry_transport import RetryTransport as RetryTransport
 
 __all__ = [
     "APIConnectionError",

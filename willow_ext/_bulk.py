@@ -1,42 +1,42 @@
-"""Bulk helpers: many twins by id, telemetry ingest of any size, and time-series export.
+"""Bulk helpers: many twins by id and telemetry ingest of any size.
 
 Each keeps memory bounded (at most ``concurrency`` batches in flight) and reports everything it
 could not do instead of dropping it.
+
+Hand-written twins, not generated from ``willow_ext/_async``: the two halves differ in how they
+run work concurrently (a thread pool and ``concurrent.futures.wait`` against asyncio tasks and
+``asyncio.wait``), which no word-for-word substitution can express. The per-batch and per-point
+decisions they share are the pure functions at the top.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from willow_api_client.models import TimeSeriesPoint, TimeSeriesWrite, Twin
+from willow_api_client.models import TimeSeriesWrite, Twin
 
 from ._errors import InvalidRequestError, WillowError
+from ._pagination import POINTS_PER_REQUEST, TWIN_IDS_PER_REQUEST
 from ._requests import WirePoint, checked_ids, chunked, telemetry_point
 
 if TYPE_CHECKING:
-    from ._client import AsyncWillowClient, WillowClient
+    from ._async._client import AsyncWillowClient
+    from ._sync._client import WillowClient
 
 __all__ = [
     "IngestFailure",
     "IngestReport",
     "TwinLookup",
-    "aexport_time_series",
     "aget_twins",
     "aingest",
-    "export_time_series",
     "get_twins",
     "ingest",
 ]
 
-#: No maximum is documented for POST /twins/ids or POST /time-series; these keep requests modest
-#: and stay well inside the 20 requests / 10 s limit at the default concurrency.
-TWIN_IDS_PER_REQUEST = 100
-POINTS_PER_REQUEST = 1000
 DEFAULT_CONCURRENCY = 4
 
 Point = TimeSeriesWrite | Mapping[str, Any]
@@ -200,7 +200,7 @@ def ingest(
             if len(in_flight) >= concurrency:
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 collect(done)
-            in_flight[pool.submit(client.time_series._send, batch.points)] = batch
+            in_flight[pool.submit(client.time_series.write_checked, batch.points)] = batch
         collect(wait(in_flight).done)
     return report
 
@@ -227,7 +227,7 @@ async def aingest(
         if len(in_flight) >= concurrency:
             done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
             collect(done)
-        in_flight[asyncio.ensure_future(client.time_series._send(batch.points))] = batch
+        in_flight[asyncio.ensure_future(client.time_series.write_checked(batch.points))] = batch
 
     if isinstance(points, AsyncIterable):
         pending: list[Point] = []
@@ -248,42 +248,3 @@ async def aingest(
         done, _ = await asyncio.wait(in_flight)
         collect(done)
     return report
-
-
-# ------------------------------------------------------------------------------ export
-
-
-def export_time_series(
-    client: WillowClient,
-    twin_ids: Iterable[str],
-    start: dt.datetime,
-    end: dt.datetime,
-    *,
-    page_size: int = 1000,
-    ids_per_request: int = TWIN_IDS_PER_REQUEST,
-    progress: Callable[[int], None] | None = None,
-) -> Iterator[TimeSeriesPoint]:
-    """Every point of ``twin_ids`` in [start, end], streamed page by page (one page in memory)."""
-    count = 0
-    for ids in chunked(_unique(twin_ids), ids_per_request):
-        for point in client.time_series.iter_many(ids, start, end, page_size=page_size):
-            count += 1
-            yield point
-            if progress is not None and count % page_size == 0:
-                progress(count)
-    if progress is not None:
-        progress(count)
-
-
-async def aexport_time_series(
-    client: AsyncWillowClient,
-    twin_ids: Iterable[str],
-    start: dt.datetime,
-    end: dt.datetime,
-    *,
-    page_size: int = 1000,
-    ids_per_request: int = TWIN_IDS_PER_REQUEST,
-) -> AsyncIterator[TimeSeriesPoint]:
-    for ids in chunked(_unique(twin_ids), ids_per_request):
-        async for point in client.time_series.iter_many(ids, start, end, page_size=page_size):
-            yield point

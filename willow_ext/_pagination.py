@@ -3,8 +3,9 @@
 - ``fetch(cursor) -> page``: one request (cursor ``None`` for the first page);
 - ``extract(page, cursor) -> (next_cursor, items)``: ``next_cursor`` is ``None`` on the last page.
 
-:class:`Pager` / :class:`AsyncPager` turn those into item iteration, page iteration, ``max_items``
-and ``last_page``. Only one page is held at a time.
+The pagers (``willow_ext/_async/_pager.py`` and its generated sync twin) turn those into item
+iteration, page iteration, ``max_items`` and ``last_page``, with :class:`PageWalk` making sure
+every iteration ends. Only one page is held at a time.
 
 Insight trees (``POST /insights``) reuse the offset pager and add :class:`InsightTreeAssembler`, a
 pure state machine: pages count root insights only (``scenarioId`` null), each page carries all
@@ -13,19 +14,22 @@ children of its roots, and a matching child comes with its parent.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
-
-import httpx
 
 from ._errors import WillowError
 
 __all__ = [
-    "AsyncPager",
+    "BATCH_PAGE_SIZE",
+    "MAX_EMPTY_PAGES",
+    "POINTS_PER_REQUEST",
+    "TIME_SERIES_PAGE_SIZE",
+    "TWINS_PAGE_SIZE",
+    "TWIN_IDS_PER_REQUEST",
     "InsightTree",
     "InsightTreeAssembler",
-    "Pager",
+    "PageWalk",
     "PaginationError",
     "continuation_extract",
     "offset_extract",
@@ -40,6 +44,19 @@ class PaginationError(WillowError):
     """The server's paging is inconsistent (e.g. it handed back a token it already gave)."""
 
 
+#: Default page sizes, one per paging style: the documented maximum where one exists (twins and
+#: tickets 1000); the time-series endpoints document no maximum and the reference advises 100.
+TWINS_PAGE_SIZE = 1000
+BATCH_PAGE_SIZE = 1000
+TIME_SERIES_PAGE_SIZE = 100
+#: No maximum is documented for the id lists of POST /twins/ids and POST /time-series/ids, nor
+#: for the points of POST /time-series; these keep requests modest.
+TWIN_IDS_PER_REQUEST = 100
+POINTS_PER_REQUEST = 1000
+#: Empty pages in a row that a pager follows before deciding the server is looping.
+MAX_EMPTY_PAGES = 20
+
+
 def _token(value: object) -> str | None:
     """A continuation token, or None when the stream has ended: null, "" or absent all end it."""
     return value if isinstance(value, str) and value != "" else None
@@ -51,11 +68,7 @@ def continuation_extract(
     """``extract`` for continuation-token styles (twins body token, time-series query token)."""
 
     def extract(page: P, cursor: str | None) -> tuple[str | None, list[T]]:
-        items = list(items_of(page) or [])
-        next_token = _token(token_of(page))
-        if next_token is not None and next_token == cursor:
-            raise PaginationError(f"server returned the same continuation token again ({next_token[:40]!r}); stopping")
-        return next_token, items
+        return _token(token_of(page)), list(items_of(page) or [])
 
     return extract
 
@@ -70,20 +83,15 @@ def offset_extract(
     for the next one, whatever ``after`` says: what ``after`` counts is inferred, not documented
     (roots only, for insights?), and trusting a wrong count would silently drop the rest. Short
     pages end on ``after <= 0`` or ``before + counted >= total``, and continue when those say more
-    remain (the server may cap the page below ``page_size``). A server that answers every page
-    number with the same page raises :class:`PaginationError` instead of looping.
+    remain (the server may cap the page below ``page_size``). A page that repeats an earlier one of
+    the same iteration is caught by :class:`PageWalk`.
     """
-    previous: list[tuple[object, object]] = []
 
     def extract(page: Any, cursor: int | None) -> tuple[int | None, list[Any]]:
         items = list(page.items) if isinstance(page.items, list) else []
         counted = count_of(items)
         if counted == 0:
             return None, items
-        signature = (getattr(items[0], "id", None), getattr(items[-1], "id", None))
-        if previous and signature == previous[-1] and signature != (None, None):
-            raise PaginationError(f"page {cursor} repeats the previous page; the server seems to ignore 'page'")
-        previous[:] = [signature]
         after, before, total = (_int(getattr(page, name, None)) for name in ("after", "before", "total"))
         if page_size is not None and counted >= page_size:
             more = True
@@ -102,107 +110,62 @@ def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-@dataclass
-class _Budget:
-    max_items: int | None
-    yielded: int = 0
+def _signature(items: list[Any]) -> tuple[object, object] | None:
+    """What identifies a page's content: its first and last item ids (None when ids are unknown)."""
+    if not items:
+        return None
+    first, last = getattr(items[0], "id", None), getattr(items[-1], "id", None)
+    return None if first is None and last is None else (first, last)
 
-    def take(self, items: list[T]) -> list[T]:
-        if self.max_items is None:
-            return items
-        room = max(0, self.max_items - self.yielded)
-        taken = items[:room]
-        self.yielded += len(taken)
-        return taken
+
+class PageWalk:
+    """Per-iteration bookkeeping that makes every iteration end (pure state, no I/O).
+
+    A pager creates one per iteration, so a pager can be iterated twice. It raises
+    :class:`PaginationError` when the server hands back a cursor seen before in this iteration
+    (A→A or A→B→A), a non-empty page identical to an earlier one (a server ignoring ``page``), or
+    more than ``max_empty_pages`` empty pages in a row that still claim more remain.
+    """
+
+    def __init__(self, max_items: int | None, max_empty_pages: int = MAX_EMPTY_PAGES) -> None:
+        self.max_items = max_items
+        self.max_empty_pages = max_empty_pages
+        self.yielded = 0
+        self._cursors: set[object] = set()
+        self._signatures: set[tuple[object, object]] = set()
+        self._empty_run = 0
 
     @property
     def spent(self) -> bool:
         return self.max_items is not None and self.yielded >= self.max_items
 
+    def take(self, items: list[T]) -> list[T]:
+        """The items to hand out, capped by ``max_items``."""
+        if self.max_items is not None:
+            items = items[: max(0, self.max_items - self.yielded)]
+        self.yielded += len(items)
+        return items
 
-class Pager(Generic[C, P, T]):
-    """Iterate a paged operation: ``for item in pager`` or ``for page in pager.pages()``."""
-
-    def __init__(
-        self,
-        fetch: Callable[[C | None], P],
-        extract: Callable[[P, C | None], tuple[C | None, list[T]]],
-        *,
-        max_items: int | None = None,
-        start: C | None = None,
-        raw_response: Callable[[], httpx.Response | None] | None = None,
-    ) -> None:
-        self._fetch = fetch
-        self._extract = extract
-        self._max_items = max_items
-        self._start = start
-        self._raw_response = raw_response
-        #: The last page object fetched (the generated model), for totals and raw fields.
-        self.last_page: P | None = None
-        #: The raw httpx response of the last page (headers, status, bytes), when known.
-        self.last_response: httpx.Response | None = None
-        #: How many requests this pager has made.
-        self.requests = 0
-
-    def pages(self) -> Iterator[tuple[P, list[T]]]:
-        """``(page, items)`` pairs, fetched lazily; items are capped by ``max_items``."""
-        budget = _Budget(self._max_items)
-        cursor = self._start
-        while not budget.spent:
-            page = self._fetch(cursor)
-            self.requests += 1
-            self.last_page = page
-            self.last_response = self._raw_response() if self._raw_response else None
-            next_cursor, items = self._extract(page, cursor)
-            yield page, budget.take(items)
-            if next_cursor is None:
-                return
-            cursor = next_cursor
-
-    def __iter__(self) -> Iterator[T]:
-        for _, items in self.pages():
-            yield from items
+    def check(self, cursor: object, next_cursor: object, items: list[Any]) -> None:
+        """Judge one page fetched at ``cursor``; raise if following ``next_cursor`` could loop."""
+        if cursor is not None:
+            self._cursors.add(cursor)
+        signature = _signature(items)
+        if signature is not None:
+            if signature in self._signatures:
+                raise PaginationError(f"page {_show(cursor)} repeats an earlier page of this iteration; stopping")
+            self._signatures.add(signature)
+        if next_cursor is None:
+            return
+        if next_cursor in self._cursors or next_cursor == cursor:
+            raise PaginationError(f"server returned a cursor seen before ({_show(next_cursor)}); stopping")
+        self._empty_run = self._empty_run + 1 if not items else 0
+        if self._empty_run > self.max_empty_pages:
+            raise PaginationError(f"{self._empty_run} empty pages in a row still claim more remain; stopping")
 
 
-class AsyncPager(Generic[C, P, T]):
-    """The asyncio twin of :class:`Pager`: ``async for item in pager``."""
-
-    def __init__(
-        self,
-        fetch: Callable[[C | None], Awaitable[P]],
-        extract: Callable[[P, C | None], tuple[C | None, list[T]]],
-        *,
-        max_items: int | None = None,
-        start: C | None = None,
-        raw_response: Callable[[], httpx.Response | None] | None = None,
-    ) -> None:
-        self._fetch = fetch
-        self._extract = extract
-        self._max_items = max_items
-        self._start = start
-        self._raw_response = raw_response
-        self.last_page: P | None = None
-        self.last_response: httpx.Response | None = None
-        self.requests = 0
-
-    async def pages(self) -> AsyncIterator[tuple[P, list[T]]]:
-        budget = _Budget(self._max_items)
-        cursor = self._start
-        while not budget.spent:
-            page = await self._fetch(cursor)
-            self.requests += 1
-            self.last_page = page
-            self.last_response = self._raw_response() if self._raw_response else None
-            next_cursor, items = self._extract(page, cursor)
-            yield page, budget.take(items)
-            if next_cursor is None:
-                return
-            cursor = next_cursor
-
-    async def __aiter__(self) -> AsyncIterator[T]:
-        async for _, items in self.pages():
-            for item in items:
-                yield item
+def _show(cursor: object) -> str:
+    return repr(cursor)[:40]
 
 
 # ------------------------------------------------------------------------------- insight trees

@@ -1,4 +1,5 @@
-"""Retries as a wrapping httpx transport, with every decision in small pure functions.
+"""Retry decisions as small pure functions; the transports (``_async/_retry_transport.py`` and its
+generated sync twin) are thin shells that sleep and resend.
 
 Why not httpx-retries: its policy is per HTTP method only, but Willow needs per-operation rules
 (``POST /twins`` is a read, ``PUT /tickets`` creates), it caps an over-long ``Retry-After``
@@ -12,23 +13,22 @@ the token request that the OAuth2 flow yields is retried too.
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import logging
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import httpx
 
 __all__ = [
-    "AsyncRetryTransport",
     "RetryDecision",
+    "RetryLoop",
     "RetryPolicy",
-    "RetryTransport",
+    "RetryStats",
     "decide_retry",
     "is_replay_safe",
     "parse_retry_after",
@@ -206,7 +206,7 @@ def _log(request: httpx.Request, status: int | str, attempt: int, started: float
         )
 
 
-class _RetryLoop:
+class RetryLoop:
     """What the sync and async transports share: the policy, counters and each attempt's verdict."""
 
     def __init__(self, policy: RetryPolicy | None, api_root: str, stats: RetryStats | None) -> None:
@@ -214,10 +214,10 @@ class _RetryLoop:
         self._api_root = api_root.rstrip("/")
         self.stats = stats or RetryStats()
 
-    def _replay_safe(self, request: httpx.Request) -> bool:
+    def replay_safe(self, request: httpx.Request) -> bool:
         return is_replay_safe(request.method, _api_path(request, self._api_root))
 
-    def _judge(
+    def judge(
         self,
         request: httpx.Request,
         *,
@@ -244,117 +244,3 @@ class _RetryLoop:
                 "retrying %s %s in %.2fs (%s)", request.method, request.url.path, decision.delay, decision.reason
             )
         return decision
-
-
-class RetryTransport(_RetryLoop, httpx.BaseTransport):
-    """Wraps another transport and retries by :class:`RetryPolicy`.
-
-    The body of each response is read inside the loop, so a connection reset while it streams
-    is retried like any other transport error (for operations that are safe to replay).
-    """
-
-    def __init__(
-        self,
-        transport: httpx.BaseTransport,
-        policy: RetryPolicy | None = None,
-        *,
-        api_root: str = "",
-        sleep: Callable[[float], None] = time.sleep,
-        stats: RetryStats | None = None,
-    ) -> None:
-        super().__init__(policy, api_root, stats)
-        self._transport = transport
-        self._sleep = sleep
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        replay_safe = self._replay_safe(request)
-        started = time.monotonic()
-        attempt = 0
-        while True:
-            attempt += 1
-            attempt_started = time.monotonic()
-            try:
-                response = self._transport.handle_request(request)
-                response.read()
-            except httpx.TransportError as exc:
-                decision = self._judge(
-                    request,
-                    attempt=attempt,
-                    started=started,
-                    attempt_started=attempt_started,
-                    replay_safe=replay_safe,
-                    error=exc,
-                )
-                if not decision.retry:
-                    raise
-            else:
-                decision = self._judge(
-                    request,
-                    attempt=attempt,
-                    started=started,
-                    attempt_started=attempt_started,
-                    replay_safe=replay_safe,
-                    response=response,
-                )
-                if not decision.retry:
-                    return response
-                response.close()  # free the connection before sleeping
-            self._sleep(decision.delay)
-
-    def close(self) -> None:
-        self._transport.close()
-
-
-class AsyncRetryTransport(_RetryLoop, httpx.AsyncBaseTransport):
-    """The asyncio twin of :class:`RetryTransport`; same decisions, awaited I/O."""
-
-    def __init__(
-        self,
-        transport: httpx.AsyncBaseTransport,
-        policy: RetryPolicy | None = None,
-        *,
-        api_root: str = "",
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        stats: RetryStats | None = None,
-    ) -> None:
-        super().__init__(policy, api_root, stats)
-        self._transport = transport
-        self._sleep = sleep
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        replay_safe = self._replay_safe(request)
-        started = time.monotonic()
-        attempt = 0
-        while True:
-            attempt += 1
-            attempt_started = time.monotonic()
-            try:
-                response = await self._transport.handle_async_request(request)
-                await response.aread()
-            except httpx.TransportError as exc:
-                decision = self._judge(
-                    request,
-                    attempt=attempt,
-                    started=started,
-                    attempt_started=attempt_started,
-                    replay_safe=replay_safe,
-                    error=exc,
-                )
-                if not decision.retry:
-                    raise
-            else:
-                decision = self._judge(
-                    request,
-                    attempt=attempt,
-                    started=started,
-                    attempt_started=attempt_started,
-                    replay_safe=replay_safe,
-                    response=response,
-                )
-                if not decision.retry:
-                    return response
-                await response.aclose()
-            await self._sleep(decision.delay)
-
-    async def aclose(self) -> None:
-        await self._transport.aclose()

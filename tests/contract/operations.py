@@ -31,10 +31,11 @@ def exercise_all_operations(client: WillowClient, ids: Ids, *, fake_ids: bool = 
     # OAuth2: the token operation itself, called directly (auth also calls it implicitly).
     token = client.call(
         get_o_auth_2_token.sync_detailed,
+        client=client.generated,
         body=TokenRequest(
             grant_type="client_credentials",
-            client_id=client._settings.credentials.client_id,
-            client_secret=client._settings.credentials.client_secret.get_secret_value(),
+            client_id=client.credentials.client_id,
+            client_secret=client.credentials.client_secret.get_secret_value(),
         ),
     )
     assert token is not None

@@ -29,7 +29,7 @@ def test_a_misspelled_request_field_is_rejected(willow: LocalWillow, client: Wil
     )
     point.additional_properties["sourceTimeStampp"] = "typo"  # a field the spec does not have
     with pytest.raises(BadRequestError, match="sourceTimeStampp"):
-        client.call(post_telemetry.sync_detailed, body=[point])
+        client.call(post_telemetry.sync_detailed, client=client.generated, body=[point])
     assert any("sourceTimeStampp" in reason for reason in willow.app.stats.rejected_requests)
 
 

@@ -1,0 +1,88 @@
+"""The typed seam to the generated operations: send one, return its parsed body or raise.
+
+``operation`` is a generated ``asyncio_detailed`` function and ``*args, **kwargs`` are checked
+against its signature by the type checker (``ParamSpec``), so a misspelled keyword or a wrong
+argument type fails ``mypy --strict`` at the call site.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from typing import Any, ParamSpec, TypeVar, overload
+
+import httpx
+from willow_api_client import Client as GeneratedClient
+from willow_api_client.types import Response as GeneratedResponse
+
+from .._base import PARSE_ERRORS, CallRecord, connection_error, outcome
+
+__all__ = ["AsyncCaller"]
+
+P = ParamSpec("P")
+M = TypeVar("M")
+N = TypeVar("N")
+
+
+class AsyncCaller:
+    """Sends generated operations through one generated client and records the raw responses."""
+
+    def __init__(self, generated: GeneratedClient) -> None:
+        #: The generated package's client: pass it as ``client=`` to every generated operation.
+        self.generated = generated
+        # Per caller and per thread/task: the final raw response of the latest call.
+        self._last_response: ContextVar[httpx.Response | None] = ContextVar("willow_last_response", default=None)
+
+    @property
+    def last_response(self) -> httpx.Response | None:
+        return self._last_response.get()
+
+    @overload
+    async def __call__(
+        self,
+        kind: type[M],
+        operation: Callable[P, Awaitable[GeneratedResponse[Any]]],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> M: ...
+    @overload
+    async def __call__(
+        self,
+        kind: tuple[type[M], type[N]],
+        operation: Callable[P, Awaitable[GeneratedResponse[Any]]],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> M | N: ...
+    @overload
+    async def __call__(
+        self,
+        kind: None,
+        operation: Callable[P, Awaitable[GeneratedResponse[Any]]],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> Any: ...
+    async def __call__(
+        self,
+        kind: type[Any] | tuple[type[Any], ...] | None,
+        operation: Callable[P, Awaitable[GeneratedResponse[Any]]],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> Any:
+        """Send ``operation(*args, **kwargs)``; the parsed body must be an instance of ``kind``
+        (``None``: any body is accepted)."""
+        result: GeneratedResponse[Any] | None = None
+        parse_error: Exception | None = None
+        with CallRecord() as seen:
+            try:
+                result = await operation(*args, **kwargs)
+            except httpx.TransportError as exc:
+                raise connection_error(exc) from exc
+            except PARSE_ERRORS as exc:
+                parse_error = exc
+        if seen:
+            self._last_response.set(seen[-1])
+        return outcome(seen, result, parse_error, kind)

@@ -1,0 +1,183 @@
+"""What the sync and async clients share, none of it I/O: settings, the response record that
+decides each call's outcome, environment configuration and the outcome decision itself.
+
+The generated package's parsers expect the documented bodies and crash on anything else (an HTML
+403, an empty 404). So each call records the raw final response through an httpx response hook,
+and the outcome is decided from that raw response first: non-2xx -> :func:`make_status_error`;
+2xx that the generated model cannot read -> :class:`ResponseValidationError`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from typing import Any, Self
+from urllib.parse import urlsplit
+
+import httpx
+from willow_api_client.types import Response as GeneratedResponse
+
+from ._auth import ClientCredentials, ClientCredentialsAuth, Secret
+from ._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    InvalidRequestError,
+    ResponseValidationError,
+    WillowError,
+    make_status_error,
+)
+from ._requests import base_url_for, checked_base_url
+from ._retry import RetryStats
+
+__all__ = [
+    "DEFAULT_ACCEPT",
+    "DEFAULT_TIMEOUT",
+    "PARSE_ERRORS",
+    "CallRecord",
+    "ClientBase",
+    "async_record_response",
+    "connection_error",
+    "merged_hooks",
+    "outcome",
+    "sync_record_response",
+]
+
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+#: JSON preferred (ASP.NET lists text/plain first for some operations), but binary operations such
+#: as ticket attachments produce application/octet-stream, so anything else is acceptable too.
+DEFAULT_ACCEPT = "application/json, */*;q=0.1"
+#: What a generated parser raises on a body it cannot read.
+PARSE_ERRORS = (KeyError, TypeError, ValueError, AttributeError)
+
+# The responses seen during the current call (one list per call; contextvars keep threads and
+# asyncio tasks apart). The last one is the final answer after auth replays.
+_responses: ContextVar[list[httpx.Response] | None] = ContextVar("willow_responses", default=None)
+
+
+def sync_record_response(response: httpx.Response) -> None:
+    seen = _responses.get()
+    if seen is not None:
+        seen.append(response)
+
+
+async def async_record_response(response: httpx.Response) -> None:
+    # httpx.AsyncClient awaits its event hooks, so the async client needs a coroutine.
+    sync_record_response(response)
+
+
+class CallRecord:
+    """Collects the raw responses of one call: ``with CallRecord() as seen: ...``."""
+
+    __slots__ = ("_reset", "responses")
+
+    def __init__(self) -> None:
+        self.responses: list[httpx.Response] = []
+
+    def __enter__(self) -> list[httpx.Response]:
+        self._reset = _responses.set(self.responses)
+        return self.responses
+
+    def __exit__(self, *_: object) -> None:
+        _responses.reset(self._reset)
+
+
+def outcome(
+    seen: list[httpx.Response],
+    result: GeneratedResponse[Any] | None,
+    parse_error: Exception | None,
+    kind: type[Any] | tuple[type[Any], ...] | None = None,
+) -> Any:
+    """Decide a call's result from the raw final response (pure: no I/O)."""
+    if not seen:
+        if parse_error is not None:
+            raise parse_error
+        raise WillowError("no response was received (was the call made with client=<this client>.generated?)")
+    raw = seen[-1]
+    if not raw.is_success:
+        raise make_status_error(raw) from parse_error
+    if parse_error is not None:
+        raise ResponseValidationError(
+            f"{raw.request.method} {raw.request.url.path}: response does not match the spec "
+            f"({type(parse_error).__name__}: {parse_error})",
+            response=raw,
+        ) from parse_error
+    parsed = result.parsed if result is not None else None
+    if kind is not None and not isinstance(parsed, kind):
+        raise ResponseValidationError(
+            f"{raw.request.method} {raw.request.url.path}: HTTP {raw.status_code} body is not the documented "
+            f"{getattr(kind, '__name__', kind)} (got {type(parsed).__name__})",
+            response=raw,
+        )
+    return parsed
+
+
+def connection_error(exc: httpx.TransportError) -> APIConnectionError:
+    request = exc.request
+    where = f"{request.method} {request.url.path}"
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(f"{where} timed out ({type(exc).__name__})", request=request)
+    return APIConnectionError(f"{where} failed: {type(exc).__name__}: {exc}", request=request)
+
+
+def _env(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Constructor arguments from WILLOW_* environment variables (explicit overrides win)."""
+    values: dict[str, Any] = {}
+    if os.environ.get("WILLOW_BASE_URL"):
+        values["base_url"] = os.environ["WILLOW_BASE_URL"]
+    elif os.environ.get("WILLOW_INSTANCE"):
+        values["instance"] = os.environ["WILLOW_INSTANCE"]
+    for key, env in (("client_id", "WILLOW_CLIENT_ID"), ("client_secret", "WILLOW_CLIENT_SECRET")):
+        if os.environ.get(env):
+            values[key] = os.environ[env]
+    values.update(overrides)
+    missing = [name for name in ("client_id", "client_secret") if not values.get(name)]
+    if "base_url" not in values and "instance" not in values:
+        missing.insert(0, "WILLOW_INSTANCE or WILLOW_BASE_URL")
+    if missing:
+        raise InvalidRequestError(f"missing configuration: {', '.join(missing)} (set the WILLOW_* variables)")
+    return values
+
+
+def merged_hooks(
+    existing: Mapping[str, list[Callable[..., Any]]],
+    user: Mapping[str, list[Callable[..., Any]]],
+    record: Callable[..., Any],
+) -> dict[str, list[Callable[..., Any]]]:
+    """Existing hooks, then the caller's, then the response capture that decides each outcome."""
+    return {
+        "request": [*existing.get("request", []), *user.get("request", [])],
+        "response": [*existing.get("response", []), *user.get("response", []), record],
+    }
+
+
+class ClientBase:
+    """What both clients share: credentials, URLs, the auth flow, retry counters, construction
+    from the environment and a safe repr."""
+
+    def __init__(
+        self,
+        *,
+        instance: str | None,
+        base_url: str | None,
+        client_id: str,
+        client_secret: str | Secret,
+        token_leeway: float,
+    ) -> None:
+        if base_url is None and instance is None:
+            raise InvalidRequestError("give either instance or base_url")
+        self.base_url = checked_base_url(base_url if base_url is not None else base_url_for(instance or ""))
+        #: The path prefix of every operation (``/api/v3``): retries and throttling key on what follows.
+        self.api_root = urlsplit(self.base_url).path
+        secret = client_secret if isinstance(client_secret, Secret) else Secret(client_secret)
+        self.credentials = ClientCredentials(client_id, secret, f"{self.base_url}/oauth2/token")
+        self.auth = ClientCredentialsAuth(self.credentials, leeway=token_leeway)
+        self.retry_stats = RetryStats()
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Self:
+        """Build from WILLOW_INSTANCE / WILLOW_BASE_URL, WILLOW_CLIENT_ID, WILLOW_CLIENT_SECRET."""
+        return cls(**_env(overrides))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r}, client_id={self.credentials.client_id!r})"

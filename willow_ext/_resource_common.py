@@ -1,0 +1,47 @@
+"""Argument types and operation facts shared by the sync and async resources (pure, no I/O)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from willow_api_client.models import EventFilesUpload, FilterSpecification, GetTwinsRequest, SortSpecification
+from willow_api_client.types import File
+
+from ._errors import InvalidRequestError
+
+__all__ = [
+    "METADATA_KINDS",
+    "Filters",
+    "MetadataKind",
+    "Sorts",
+    "TwinQuery",
+    "as_dict",
+    "check_metadata_kind",
+    "multipart_files",
+]
+
+Filters = Sequence[FilterSpecification | Mapping[str, Any]] | None
+Sorts = Sequence[SortSpecification | Mapping[str, Any]] | None
+TwinQuery = GetTwinsRequest | Mapping[str, Any] | None
+MetadataKind = Literal["categories", "job-types", "service-needed"]
+METADATA_KINDS: tuple[MetadataKind, ...] = ("categories", "job-types", "service-needed")
+
+
+def check_metadata_kind(kind: object) -> MetadataKind:
+    for known in METADATA_KINDS:
+        if kind == known:
+            return known
+    raise InvalidRequestError(f"ticket metadata kind must be one of {sorted(METADATA_KINDS)}, got {kind!r}")
+
+
+def as_dict(value: Any) -> Any:
+    return value.to_dict() if hasattr(value, "to_dict") else value
+
+
+def multipart_files(triples: Sequence[tuple[str, bytes, str]]) -> EventFilesUpload:
+    """``(file name, content, media type)`` triples as the generated multipart body."""
+    return EventFilesUpload(
+        files=[File(payload=io.BytesIO(data), file_name=name, mime_type=mime) for name, data, mime in triples]
+    )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from typing import cast
 
 import pytest
 
+from tests.dual import AsyncAsSync, LoopThread
 from willow_ext import AsyncWillowClient, RetryPolicy, WillowClient
 from willow_ext.testing import LocalWillow
 
@@ -19,10 +21,20 @@ def willow(local_willow: LocalWillow) -> LocalWillow:
     return local_willow
 
 
-@pytest.fixture
-def client(willow: LocalWillow) -> Iterator[WillowClient]:
-    with WillowClient(**willow.client_kwargs(retry=FAST_RETRY)) as c:
-        yield c
+@pytest.fixture(params=["sync", "async"])
+def client(request: pytest.FixtureRequest, willow: LocalWillow) -> Iterator[WillowClient]:
+    """Each test that takes ``client`` runs twice: with :class:`WillowClient`, and with
+    :class:`AsyncWillowClient` driven through the same sync-looking surface (tests/dual.py)."""
+    if request.param == "sync":
+        with WillowClient(**willow.client_kwargs(retry=FAST_RETRY)) as c:
+            yield c
+        return
+    runner = LoopThread()
+    try:
+        with AsyncAsSync(AsyncWillowClient(**willow.client_kwargs(retry=FAST_RETRY)), runner) as facade:
+            yield cast(WillowClient, facade)
+    finally:
+        runner.stop()
 
 
 @pytest.fixture

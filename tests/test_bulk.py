@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import FAST_RETRY
+from tests.dual import bulk_export, bulk_get_twins, bulk_ingest
 from willow_ext import (
     AsyncWillowClient,
     RetryPolicy,
@@ -17,8 +18,6 @@ from willow_ext import (
     aexport_time_series,
     aget_twins,
     aingest,
-    export_time_series,
-    get_twins,
     ingest,
 )
 from willow_ext.testing import LocalWillow
@@ -40,14 +39,14 @@ def test_get_twins_chunks_and_reports_the_ids_the_server_left_out(willow: LocalW
     for index in range(230):
         willow.store.upsert_twin({"id": f"TW-{index}", "modelId": "dtmi:com:willowinc:Room;1", "contents": {}})
     wanted = [f"TW-{i}" for i in range(230)] + ["ghost-1", "TW-5", "ghost-2"]
-    result = get_twins(client, wanted, chunk_size=50, concurrency=3)
+    result = bulk_get_twins(client, wanted, chunk_size=50, concurrency=3)
     assert list(result.found) == [f"TW-{i}" for i in range(230)]
     assert result.missing == ["ghost-1", "ghost-2"]
     assert willow.app.stats.by_operation["POST /twins/ids"] == math.ceil(232 / 50)
 
 
 def test_ingest_sends_everything_from_a_generator_once(willow: LocalWillow, client: WillowClient) -> None:
-    report = ingest(client, points(20_000), batch_size=700, concurrency=4)
+    report = bulk_ingest(client, points(20_000), batch_size=700, concurrency=4)
     assert report.ok, str(report)
     assert (report.sent, report.failed, report.requests) == (20_000, 0, math.ceil(20_000 / 700))
     stored = sum(len(willow.store.telemetry[f"PNT-BULK-{i}"][0]) for i in range(10))
@@ -65,7 +64,7 @@ def test_ingest_applies_backpressure(willow: LocalWillow, client: WillowClient) 
             lead.append(consumed - willow.store.points_received)
             yield point
 
-    report = ingest(client, watched(), batch_size=250, concurrency=3)
+    report = bulk_ingest(client, watched(), batch_size=250, concurrency=3)
     assert report.sent == 10_000
     # Never more than the in-flight batches plus the one being built ahead of the server.
     assert max(lead) <= (3 + 1) * 250 + 1
@@ -96,7 +95,7 @@ def test_export_streams_every_point_of_many_twins(willow: LocalWillow, client: W
     now = dt.datetime.now(dt.UTC)
     seen: list[int] = []
     exported = list(
-        export_time_series(
+        bulk_export(
             client,
             capabilities,
             now - dt.timedelta(days=2),

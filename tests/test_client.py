@@ -11,6 +11,7 @@ from willow_api_client.api.twins import twins_v2_get_twin_by_id_async
 from willow_api_client.models import Twin
 
 from tests.conftest import FAST_RETRY
+from tests.dual import AsyncAsSync
 from tests.validating import api_transport, mock_transport
 from willow_ext import (
     AsyncWillowClient,
@@ -185,7 +186,10 @@ def test_every_generated_operation_works_through_the_configured_client(
     willow: LocalWillow, client: WillowClient
 ) -> None:
     # Low level, as generated: error unions, no raising.
-    detailed = twins_v2_get_twin_by_id_async.sync_detailed("AHU-1", client=client.generated)
+    if isinstance(client, AsyncAsSync):
+        detailed = client.runner.run(twins_v2_get_twin_by_id_async.asyncio_detailed("AHU-1", client=client.generated))
+    else:
+        detailed = twins_v2_get_twin_by_id_async.sync_detailed("AHU-1", client=client.generated)
     assert detailed.status_code == 200
     # Through call(): parsed body or typed error.
     twin = client.call(twins_v2_get_twin_by_id_async.sync_detailed, "AHU-1", client=client.generated)

@@ -135,6 +135,9 @@ class AsyncAsSync:
         #: The underlying httpx.AsyncClient, its requests run to completion.
         self.http_client = _SyncResource(client.http_client, runner)
 
+    def with_options(self, **options: Any) -> AsyncAsSync:
+        return AsyncAsSync(self.async_client.with_options(**options), self.runner)
+
     @property
     def last_response(self) -> Any:
         return self.runner.context.run(lambda: self.async_client.last_response)

@@ -9,8 +9,10 @@ and the outcome is decided from that raw response first: non-2xx -> :func:`make_
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Callable, Mapping
+import urllib.request
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from typing import Any, Self
 from urllib.parse import urlsplit
@@ -28,7 +30,7 @@ from ._errors import (
     make_status_error,
 )
 from ._requests import base_url_for, checked_base_url
-from ._retry import RetryStats
+from ._retry import RETRY_POLICY_EXTENSION, RetryPolicy, RetryStats, enter_call_scope, exit_call_scope
 
 __all__ = [
     "DEFAULT_ACCEPT",
@@ -37,10 +39,14 @@ __all__ = [
     "CallRecord",
     "ClientBase",
     "async_record_response",
+    "async_retry_policy_hook",
     "connection_error",
     "merged_hooks",
     "outcome",
+    "policy_with_max_retries",
+    "proxy_for",
     "sync_record_response",
+    "sync_retry_policy_hook",
 ]
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -67,18 +73,21 @@ async def async_record_response(response: httpx.Response) -> None:
 
 
 class CallRecord:
-    """Collects the raw responses of one call: ``with CallRecord() as seen: ...``."""
+    """One client call: collects its raw responses and opens its retry deadline scope.
+    ``with CallRecord() as seen: ...``."""
 
-    __slots__ = ("_reset", "responses")
+    __slots__ = ("_reset", "_scope", "responses")
 
     def __init__(self) -> None:
         self.responses: list[httpx.Response] = []
 
     def __enter__(self) -> list[httpx.Response]:
         self._reset = _responses.set(self.responses)
+        self._scope = enter_call_scope()
         return self.responses
 
     def __exit__(self, *_: object) -> None:
+        exit_call_scope(self._scope)
         _responses.reset(self._reset)
 
 
@@ -181,3 +190,45 @@ class ClientBase:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, client_id={self.credentials.client_id!r})"
+
+
+# ------------------------------------------------------------------ per-request options
+
+
+def policy_with_max_retries(policy: RetryPolicy, max_retries: int | None) -> RetryPolicy:
+    """``policy`` with ``max_retries`` retries (``max_attempts = max_retries + 1``)."""
+    if max_retries is None:
+        return policy
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise InvalidRequestError(f"max_retries must be a whole number >= 0, got {max_retries!r}")
+    return dataclasses.replace(policy, max_attempts=max_retries + 1)
+
+
+def sync_retry_policy_hook(policy: RetryPolicy) -> Callable[[httpx.Request], None]:
+    """A request hook that makes the retry transport use ``policy`` for this view's requests."""
+
+    def hook(request: httpx.Request) -> None:
+        request.extensions[RETRY_POLICY_EXTENSION] = policy
+
+    return hook
+
+
+def async_retry_policy_hook(policy: RetryPolicy) -> Callable[[httpx.Request], Awaitable[None]]:
+    sync_hook = sync_retry_policy_hook(policy)
+
+    async def hook(request: httpx.Request) -> None:
+        sync_hook(request)
+
+    return hook
+
+
+def proxy_for(url: str) -> str | None:
+    """The proxy the environment names for ``url`` (HTTPS_PROXY / HTTP_PROXY / ALL_PROXY, minus
+    NO_PROXY), as httpx itself honours them; our transports are built by hand, so httpx would not
+    apply them for us. https://www.python-httpx.org/environment_variables/"""
+    parts = urlsplit(url)
+    proxies = urllib.request.getproxies()
+    host = parts.hostname or ""
+    if not proxies or urllib.request.proxy_bypass(host):
+        return None
+    return proxies.get(parts.scheme) or proxies.get("all")

@@ -15,16 +15,26 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import math
 import random
 import re
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import httpx
 
+from ._errors import InvalidRequestError
+
 __all__ = [
+    "RETRY_POLICY_EXTENSION",
+    "THROTTLE_WAIT_EXTENSION",
+    "CallScope",
+    "RetryBudget",
     "RetryDecision",
     "RetryLoop",
     "RetryPolicy",
@@ -35,6 +45,12 @@ __all__ = [
 ]
 
 logger = logging.getLogger("willow_ext")
+
+#: The request extension through which a client view (``with_options``) overrides the retry policy.
+RETRY_POLICY_EXTENSION = "willow.retry_policy"
+#: The response extension through which the throttle says how long until its window reopens
+#: (a 429 with no Retry-After on a throttled path): waited for instead of exponential backoff.
+THROTTLE_WAIT_EXTENSION = "willow_retry_after"
 
 #: Retried statuses: request timeout, rate limited, and gateway/availability failures.
 RETRY_STATUSES = frozenset({408, 429, 502, 503, 504})
@@ -88,10 +104,43 @@ class RetryPolicy:
     #: A Retry-After longer than this is not waited for: the error is returned at once.
     max_retry_after: float = 60.0
     retry_statuses: frozenset[int] = RETRY_STATUSES
+    #: Shared retry budget (Finagle's RetryBudget): over any ``budget_window`` seconds, retries may
+    #: add at most ``budget_ratio`` of the requests sent, plus ``budget_min_per_second`` so that a
+    #: quiet client can still retry. Many callers against a failing server then stop multiplying
+    #: its load by ``max_attempts``. https://twitter.github.io/finagle/guide/Clients.html#retries
+    budget_ratio: float = 0.2
+    budget_min_per_second: float = 10.0
+    budget_window: float = 10.0
+
+    def __post_init__(self) -> None:
+        numbers = {name: getattr(self, name) for name in _POLICY_NUMBERS}
+        for name, value in numbers.items():
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0 or value == math.inf:
+                raise InvalidRequestError(f"RetryPolicy.{name} must be a finite number >= 0, got {value!r}")
+        if self.max_attempts < 1 or self.max_attempts != int(self.max_attempts):
+            raise InvalidRequestError(
+                f"RetryPolicy.max_attempts must be a whole number >= 1, got {self.max_attempts!r}"
+            )
+        if self.budget_window <= 0:
+            raise InvalidRequestError("RetryPolicy.budget_window must be > 0")
 
     @classmethod
     def disabled(cls) -> RetryPolicy:
         return cls(max_attempts=1)
+
+
+_POLICY_NUMBERS = (
+    "max_attempts",
+    "backoff_initial",
+    "backoff_multiplier",
+    "backoff_max",
+    "jitter",
+    "max_total_seconds",
+    "max_retry_after",
+    "budget_ratio",
+    "budget_min_per_second",
+    "budget_window",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,11 +170,14 @@ def parse_retry_after(headers: httpx.Headers, now: datetime | None = None) -> fl
     except ValueError:
         try:
             when = email.utils.parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             return None
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+        try:
+            seconds = (when - (now or datetime.now(UTC))).total_seconds()
+        except OverflowError:
+            return None
     if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN or infinite
         return None
     return max(0.0, seconds)
@@ -173,11 +225,93 @@ def decide_retry(
         server_delay = parse_retry_after(response.headers)
         if server_delay is not None and server_delay > policy.max_retry_after:
             return RetryDecision(False, reason=f"Retry-After {server_delay:.0f}s exceeds {policy.max_retry_after:.0f}s")
+        if server_delay is None:
+            server_delay = _throttle_wait(response)
         delay = server_delay if server_delay is not None else backoff_delay(policy, attempt, rand)
         reason = f"HTTP {response.status_code}"
     if elapsed + delay > policy.max_total_seconds:
         return RetryDecision(False, reason=f"retry budget of {policy.max_total_seconds:.0f}s spent")
     return RetryDecision(True, delay=delay, reason=reason)
+
+
+def _throttle_wait(response: httpx.Response) -> float | None:
+    wait = response.extensions.get(THROTTLE_WAIT_EXTENSION)
+    if isinstance(wait, int | float) and not isinstance(wait, bool) and 0 <= wait < math.inf:
+        return float(wait)
+    return None
+
+
+class RetryBudget:
+    """How many retries the requests of the last ``window`` seconds have earned (thread-safe).
+
+    Each first attempt deposits ``ratio`` of a retry; each retry withdraws one. On top, a reserve
+    of ``min_per_second * window`` retries per window lets a lightly used client retry freely.
+    """
+
+    def __init__(
+        self,
+        ratio: float = 0.2,
+        min_per_second: float = 10.0,
+        window: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ratio = ratio
+        self.reserve = min_per_second * window
+        self.window = window
+        self._clock = clock
+        self._requests: deque[float] = deque()
+        self._retries: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def _expire(self, now: float) -> None:
+        for stamps in (self._requests, self._retries):
+            while stamps and stamps[0] <= now - self.window:
+                stamps.popleft()
+
+    def record_request(self) -> None:
+        with self._lock:
+            now = self._clock()
+            self._expire(now)
+            self._requests.append(now)
+
+    def try_withdraw(self) -> bool:
+        """Take one retry if the budget allows it."""
+        with self._lock:
+            now = self._clock()
+            self._expire(now)
+            if len(self._retries) + 1 > self.reserve + self.ratio * len(self._requests):
+                return False
+            self._retries.append(now)
+            return True
+
+
+@dataclass
+class CallScope:
+    """One client call: the token fetch, every retry and the 401 replay share its deadline."""
+
+    started: float | None = None
+
+
+_call_scope: ContextVar[CallScope | None] = ContextVar("willow_call_scope", default=None)
+
+
+def enter_call_scope() -> object:
+    """Start a call scope in this thread/task; pass the result to :func:`exit_call_scope`."""
+    return _call_scope.set(CallScope())
+
+
+def exit_call_scope(token: object) -> None:
+    _call_scope.reset(token)  # type: ignore[arg-type]
+
+
+def call_started(now: float) -> float:
+    """When the current call began (its first request), or ``now`` outside a client call."""
+    scope = _call_scope.get()
+    if scope is None:
+        return now
+    if scope.started is None:
+        scope.started = now
+    return scope.started
 
 
 @dataclass
@@ -213,6 +347,19 @@ class RetryLoop:
         self.policy = policy or RetryPolicy()
         self._api_root = api_root.rstrip("/")
         self.stats = stats or RetryStats()
+        self.budget = RetryBudget(
+            self.policy.budget_ratio, self.policy.budget_min_per_second, self.policy.budget_window
+        )
+
+    def policy_for(self, request: httpx.Request) -> RetryPolicy:
+        """This transport's policy, or the one a client view (``with_options``) set on the request."""
+        policy = request.extensions.get(RETRY_POLICY_EXTENSION)
+        return policy if isinstance(policy, RetryPolicy) else self.policy
+
+    def begin(self, request: httpx.Request) -> tuple[bool, float]:
+        """Before the first attempt: whether replay is safe, and when the call's clock started."""
+        self.budget.record_request()
+        return self.replay_safe(request), call_started(time.monotonic())
 
     def replay_safe(self, request: httpx.Request) -> bool:
         return is_replay_safe(request.method, _api_path(request, self._api_root))
@@ -231,13 +378,15 @@ class RetryLoop:
         """Log the attempt, decide, and count the retry if there is one."""
         _log(request, response.status_code if response is not None else type(error).__name__, attempt, attempt_started)
         decision = decide_retry(
-            self.policy,
+            self.policy_for(request),
             attempt=attempt,
             elapsed=time.monotonic() - started,
             replay_safe=replay_safe,
             response=response,
             error=error,
         )
+        if decision.retry and not self.budget.try_withdraw():
+            decision = RetryDecision(False, reason="retry budget exhausted (too many retries across callers)")
         if decision.retry:
             self.stats.record(decision.reason)
             logger.debug(

@@ -6,6 +6,7 @@ a typed error. Transport stack, from the caller down: auth (``httpx.Auth``) → 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, ParamSpec, Self, TypeVar
@@ -15,7 +16,16 @@ from willow_api_client import Client as GeneratedClient
 from willow_api_client.types import Response as GeneratedResponse
 
 from .._auth import Secret
-from .._base import DEFAULT_ACCEPT, DEFAULT_TIMEOUT, ClientBase, merged_hooks, sync_record_response
+from .._base import (
+    DEFAULT_ACCEPT,
+    DEFAULT_TIMEOUT,
+    ClientBase,
+    merged_hooks,
+    policy_with_max_retries,
+    proxy_for,
+    sync_record_response,
+    sync_retry_policy_hook,
+)
 from .._retry import RetryPolicy
 from ._caller import Caller
 from ._resources import (
@@ -69,17 +79,46 @@ class WillowClient(ClientBase):
         )
         self._owns_http_client = http_client is None
         if http_client is None:
-            inner = transport or httpx.HTTPTransport(limits=httpx.Limits(max_connections=max_connections))
+            network = transport or httpx.HTTPTransport(
+                limits=httpx.Limits(max_connections=max_connections), proxy=proxy_for(self.base_url)
+            )
+            self._transport = self._stacked(network, retry)
             http_client = httpx.Client(
                 base_url=self.base_url,
-                transport=RetryTransport(inner, retry, api_root=self.api_root, stats=self.retry_stats),
+                transport=self._transport,
                 timeout=timeout,
                 headers={"Accept": DEFAULT_ACCEPT, **(headers or {})},
             )
-        # A caller's own client keeps its transport and settings; we add auth and response capture.
+        else:
+            self._transport = self._adopt(http_client, retry)
+        # Willow never redirects; following one would carry the Authorization header or, for the
+        # token request, the client secret to wherever a hostile answer points.
+        http_client.follow_redirects = False
         http_client.base_url = httpx.URL(self.base_url)
         http_client.event_hooks = merged_hooks(http_client.event_hooks, event_hooks or {}, sync_record_response)
         http_client.auth = self.auth
+        self._wire(http_client)
+
+    def _stacked(self, network: httpx.BaseTransport, retry: RetryPolicy | None) -> RetryTransport:
+        """The transport stack under auth: retries, then the network."""
+        return RetryTransport(network, retry, api_root=self.api_root, stats=self.retry_stats)
+
+    def _adopt(self, http_client: httpx.Client, retry: RetryPolicy | None) -> RetryTransport:
+        """A caller's own client keeps its settings (proxies, certificates, limits) and gains our
+        retries, so it is never silently weaker. httpx has no public way to wrap a client's
+        transports after construction, hence the private attributes."""
+        current = http_client._transport
+        stacked = current if isinstance(current, RetryTransport) else self._stacked(current, retry)
+        http_client._transport = stacked
+        http_client._mounts = {
+            pattern: mounted
+            if mounted is None or isinstance(mounted, RetryTransport)
+            else self._stacked(mounted, retry)
+            for pattern, mounted in http_client._mounts.items()
+        }
+        return stacked
+
+    def _wire(self, http_client: httpx.Client) -> None:
         self.http_client = http_client
         #: The generated package's client, wired to the configured httpx client.
         self.generated = GeneratedClient(base_url=self.base_url).set_httpx_client(http_client)
@@ -92,6 +131,40 @@ class WillowClient(ClientBase):
         self.events = Events(self._caller)
         self.tickets = Tickets(self._caller)
         self.ticket_metadata = TicketMetadata(self._caller)
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Self:
+        """A cheap view of this client with other per-request settings, e.g. for one call:
+        ``client.with_options(timeout=5, max_retries=0).twins.get("AHU-1")``.
+
+        The view shares the connection pool, the token and the retry counters; closing it
+        closes nothing. ``retry`` replaces the policy, ``max_retries`` then caps its retries.
+        """
+        policy = policy_with_max_retries(retry or self._transport.policy, max_retries)
+        hooks = self.http_client.event_hooks
+        view = copy.copy(self)
+        view._owns_http_client = False
+        view._wire(
+            httpx.Client(
+                base_url=self.base_url,
+                transport=self._transport,
+                timeout=self.http_client.timeout if timeout is None else timeout,
+                headers={**self.http_client.headers, **(headers or {})},
+                auth=self.auth,
+                follow_redirects=False,
+                event_hooks={
+                    "request": [sync_retry_policy_hook(policy), *hooks["request"]],
+                    "response": list(hooks["response"]),
+                },
+            )
+        )
+        return view
 
     @property
     def last_response(self) -> httpx.Response | None:

@@ -22,7 +22,9 @@ class RetryTransport(RetryLoop, httpx.BaseTransport):
     """Wraps another transport and retries by :class:`RetryPolicy`.
 
     The body of each response is read inside the loop, so a connection reset while it streams
-    is retried like any other transport error (for operations that are safe to replay).
+    is retried like any other transport error (for operations that are safe to replay). Inside a
+    client call, the total-time budget runs from the call's first request (the token fetch
+    included), so retries and the 401 replay share one deadline and no sleep overshoots it.
     """
 
     def __init__(
@@ -39,8 +41,7 @@ class RetryTransport(RetryLoop, httpx.BaseTransport):
         self._sleep = sleep
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        replay_safe = self.replay_safe(request)
-        started = time.monotonic()
+        replay_safe, started = self.begin(request)
         attempt = 0
         while True:
             attempt += 1

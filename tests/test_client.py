@@ -14,6 +14,7 @@ from tests.conftest import FAST_RETRY
 from tests.dual import AsyncAsSync
 from tests.validating import api_transport, mock_transport
 from willow_ext import (
+    APIStatusError,
     AsyncWillowClient,
     InvalidRequestError,
     NotFoundError,
@@ -92,7 +93,7 @@ def test_ids_that_cannot_name_a_resource_are_refused_before_sending(bad: str) ->
     assert sent == []
 
 
-def test_authorization_never_follows_a_redirect_to_another_host() -> None:
+def test_a_redirect_is_never_followed_even_by_a_callers_client_that_follows_them() -> None:
     seen: dict[str, httpx.Headers] = {}
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -104,10 +105,11 @@ def test_authorization_never_follows_a_redirect_to_another_host() -> None:
     http = httpx.Client(transport=api_transport(handler), follow_redirects=True)
     with WillowClient(
         base_url="https://unit.app.willowinc.com/api/v3", client_id="c", client_secret="s", http_client=http
-    ) as client:
+    ) as client, pytest.raises(APIStatusError) as info:
         client.twins.get("T-1")
+    assert info.value.status_code == 302
     assert seen["unit.app.willowinc.com"]["authorization"] == "Bearer tok"
-    assert "authorization" not in seen["elsewhere.example"]
+    assert "elsewhere.example" not in seen  # neither the token nor the request went there
     http.close()
 
 

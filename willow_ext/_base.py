@@ -27,6 +27,7 @@ from ._errors import (
     InvalidRequestError,
     ResponseValidationError,
     WillowError,
+    excerpt,
     make_status_error,
 )
 from ._requests import base_url_for, checked_base_url
@@ -53,8 +54,8 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 #: JSON preferred (ASP.NET lists text/plain first for some operations), but binary operations such
 #: as ticket attachments produce application/octet-stream, so anything else is acceptable too.
 DEFAULT_ACCEPT = "application/json, */*;q=0.1"
-#: What a generated parser raises on a body it cannot read.
-PARSE_ERRORS = (KeyError, TypeError, ValueError, AttributeError)
+#: What a generated parser raises on a body it cannot read (RecursionError: deeply nested JSON).
+PARSE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, RecursionError)
 
 # The responses seen during the current call (one list per call; contextvars keep threads and
 # asyncio tasks apart). The last one is the final answer after auth replays.
@@ -121,12 +122,18 @@ def outcome(
     return parsed
 
 
-def connection_error(exc: httpx.TransportError) -> APIConnectionError:
+def connection_error(exc: httpx.RequestError) -> APIConnectionError:
+    """The typed error for anything httpx raises while sending or reading (``DecodingError``, a
+    body that does not match its ``Content-Encoding``, included)."""
     request = exc.request
     where = f"{request.method} {request.url.path}"
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(f"{where} timed out ({type(exc).__name__})", request=request)
-    return APIConnectionError(f"{where} failed: {type(exc).__name__}: {exc}", request=request)
+    if isinstance(exc, httpx.DecodingError):
+        return APIConnectionError(
+            f"{where}: the response body could not be decoded ({type(exc).__name__})", request=request
+        )
+    return APIConnectionError(f"{where} failed: {type(exc).__name__}: {excerpt(str(exc))}", request=request)
 
 
 def _env(overrides: Mapping[str, Any]) -> dict[str, Any]:

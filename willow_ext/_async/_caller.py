@@ -79,7 +79,7 @@ class AsyncCaller:
         with CallRecord() as seen:
             try:
                 result = await operation(*args, **kwargs)
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:
                 raise connection_error(exc) from exc
             except PARSE_ERRORS as exc:
                 parse_error = exc

@@ -80,7 +80,7 @@ class Caller:
         with CallRecord() as seen:
             try:
                 result = operation(*args, **kwargs)
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:
                 raise connection_error(exc) from exc
             except PARSE_ERRORS as exc:
                 parse_error = exc

@@ -31,6 +31,7 @@ from ._errors import (
     make_status_error,
 )
 from ._requests import base_url_for, checked_base_url
+from ._required import first_violation
 from ._retry import RETRY_POLICY_EXTENSION, RetryPolicy, RetryStats, enter_call_scope, exit_call_scope
 
 __all__ = [
@@ -118,6 +119,11 @@ def outcome(
             f"{raw.request.method} {raw.request.url.path}: HTTP {raw.status_code} body is not the documented "
             f"{getattr(kind, '__name__', kind)} (got {type(parsed).__name__})",
             response=raw,
+        )
+    violation = first_violation(parsed)
+    if violation is not None:
+        raise ResponseValidationError(
+            f"{raw.request.method} {raw.request.url.path}: required field {violation}", response=raw
         )
     return parsed
 

@@ -11,7 +11,16 @@ import asyncio
 from willow_api_client.models import Twin
 
 import willow_ext
-from willow_ext import AsyncWillowClient, IngestReport, NotFoundError, WillowClient, get_twins, ingest, where
+from willow_ext import (
+    AsyncWillowClient,
+    IngestReport,
+    NotFoundError,
+    WillowClient,
+    get_twins,
+    ingest,
+    relationship_id,
+    where,
+)
 
 
 def twin_name(client: WillowClient, twin_id: str) -> str | None:
@@ -30,6 +39,12 @@ def open_insight_names(client: WillowClient) -> list[str]:
         if tree.root is not None:
             names.append(str(tree.root.name))
     return names
+
+
+def first_relationship_id(client: WillowClient, twin_id: str) -> str | None:
+    for relationship in client.relationships.outgoing(twin_id):
+        return relationship_id(relationship)  # `--strict` flags an Any here if the annotation is lost
+    return None
 
 
 def missing_twins(client: WillowClient, ids: list[str]) -> list[str]:

@@ -26,6 +26,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -128,7 +129,8 @@ def _needs_testing_extra(command: str, exc: ImportError) -> NoReturn:
 
 
 def _fail(code: int, message: str) -> NoReturn:
-    err.print(f"[red]error:[/] {message}", markup=True, highlight=False)
+    # Escaped: messages hold brackets ("willow-api[testing]", server text) that rich would read as markup.
+    err.print(f"[red]error:[/] {escape(message)}", markup=True, highlight=False)
     raise typer.Exit(code)
 
 

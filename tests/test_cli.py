@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import http.server
+import importlib.metadata
 import io
 import json
 import os
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+import willow_ext
 from willow_ext.testing import LocalWillow
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -224,3 +226,61 @@ def test_usage_errors_exit_2_and_help_works() -> None:
     helped = willow_cli("--help")
     assert helped.returncode == 0
     assert "timeseries" in helped.stdout
+
+
+def test_global_flags_work_after_the_subcommand(env: dict[str, str]) -> None:
+    after = willow_cli("twins", "get", "AHU-1", "--json", env=env)
+    assert after.returncode == 0, after.stderr
+    assert json.loads(after.stdout)["id"] == "AHU-1"
+    from willow_ext.cli import hoist_global_flags
+
+    assert hoist_global_flags(["twins", "get", "X", "--json", "-v"]) == ["--json", "-v", "twins", "get", "X"]
+    assert hoist_global_flags(["spec", "diff", "--", "--json"]) == ["spec", "diff", "--", "--json"]
+
+
+def test_version() -> None:
+    result = willow_cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"willow {willow_ext.__version__}"
+    assert willow_ext.__version__ == importlib.metadata.version("willow-api")
+
+
+@pytest.mark.parametrize("how", ["--verbose", "WILLOW_LOG"])
+def test_verbose_logs_each_request_to_stderr_without_credentials(
+    env: dict[str, str], willow: LocalWillow, how: str
+) -> None:
+    before = set(willow.app._tokens)
+    if how == "--verbose":
+        result = willow_cli("auth", "check", "--verbose", env=env)
+    else:
+        result = willow_cli("auth", "check", env={**env, "WILLOW_LOG": "debug"})
+    assert result.returncode == 0, result.stderr
+    assert "willow_ext: POST /api/v3/oauth2/token -> 200" in result.stderr
+    assert "httpcore.http11: receive_response_headers.complete" in result.stderr
+    assert '"ok": true' in result.stdout  # logs go to stderr only
+    issued = set(willow.app._tokens) - before
+    assert issued, "the run obtained a token"
+    for secret in [env["WILLOW_CLIENT_SECRET"], *issued]:
+        assert secret not in result.stderr
+        assert secret not in result.stdout
+    bad_level = willow_cli("auth", "check", env={**env, "WILLOW_LOG": "loud"})
+    assert bad_level.returncode == 2
+    assert "WILLOW_LOG must be" in bad_level.stderr
+
+
+@pytest.fixture
+def without_testing_extra(tmp_path: Path) -> dict[str, str]:
+    """An environment in which `uvicorn` (a testing-extra module) cannot be imported."""
+    blocker = tmp_path / "uvicorn"
+    blocker.mkdir()
+    (blocker / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'uvicorn'\", name='uvicorn')\n")
+    return {"PYTHONPATH": str(tmp_path)}
+
+
+@pytest.mark.parametrize("command", ["serve-local", "demo"])
+def test_commands_name_the_missing_extra(without_testing_extra: dict[str, str], command: str) -> None:
+    result = willow_cli(command, env=without_testing_extra)
+    assert result.returncode == 7
+    assert "Traceback" not in result.stderr
+    assert f"willow {command} needs the 'testing' extra (uvicorn is missing)" in result.stderr
+    assert "pip install 'willow-api[testing]'" in result.stderr

@@ -103,9 +103,12 @@ def test_a_redirect_is_never_followed_even_by_a_callers_client_that_follows_them
         return httpx.Response(200, json={"id": "T-1", "modelId": "dtmi:x;1"})
 
     http = httpx.Client(transport=api_transport(handler), follow_redirects=True)
-    with WillowClient(
-        base_url="https://unit.app.willowinc.com/api/v3", client_id="c", client_secret="s", http_client=http
-    ) as client, pytest.raises(APIStatusError) as info:
+    with (
+        WillowClient(
+            base_url="https://unit.app.willowinc.com/api/v3", client_id="c", client_secret="s", http_client=http
+        ) as client,
+        pytest.raises(APIStatusError) as info,
+    ):
         client.twins.get("T-1")
     assert info.value.status_code == 302
     assert seen["unit.app.willowinc.com"]["authorization"] == "Bearer tok"

@@ -42,7 +42,8 @@ def test_every_private_module_is_under_the_runtime_contract() -> None:
         if path.name.startswith("_") and not path.name.startswith("__") and (path.suffix == ".py" or path.is_dir())
     }
     runtime = next(c for c in _contracts() if c["type"] == "forbidden")
-    assert private <= set(runtime["source_modules"])  # type: ignore[arg-type]
+    # Each private module is either runtime (held by the contract) or part of the CLI side.
+    assert private <= set(runtime["source_modules"]) | set(runtime["forbidden_modules"])  # type: ignore[arg-type]
 
 
 def test_the_contracts_hold() -> None:

@@ -5,6 +5,8 @@ pagination (including insight parent/child trees) and bulk helpers. The low-leve
 package is ``willow_api_client``; every generated operation works through ``client.generated``.
 """
 
+import typing
+
 from ._async._client import AsyncWillowClient as AsyncWillowClient
 from ._async._export import aexport_time_series as aexport_time_series
 from ._async._pager import AsyncPager as AsyncPager
@@ -95,3 +97,19 @@ for _name in __all__:
     if getattr(_obj, "__module__", "").startswith("willow_ext._"):
         _obj.__module__ = "willow_ext"
 del _name, _obj
+
+if typing.TYPE_CHECKING:
+    __version__: str
+else:
+
+    def __getattr__(name: str) -> str:
+        # The installed distribution's version, read on first use: importlib.metadata costs tens of
+        # milliseconds to import, too much for every `import willow_ext`. Hidden from type checkers,
+        # which would otherwise accept any misspelled name as this function's return type.
+        if name != "__version__":
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from ._version import installed_version
+
+        version = installed_version()
+        globals()["__version__"] = version
+        return version

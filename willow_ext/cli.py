@@ -4,7 +4,10 @@ Credentials come from WILLOW_INSTANCE or WILLOW_BASE_URL, WILLOW_CLIENT_ID and W
 Tables for people, ``--json`` for scripts. Exit codes scripts can trust:
 
   0 ok · 1 API error · 2 usage error · 3 authentication or configuration · 4 not found
-  5 partial failure (some points not ingested) · 6 connection or timeout
+  5 partial failure (some points not ingested) · 6 connection or timeout · 7 an optional extra is missing
+
+Global options (--json, --verbose) work before or after the subcommand. --verbose, or WILLOW_LOG=debug,
+logs each HTTP attempt to stderr; credentials are redacted from every log line.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +26,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -35,8 +41,11 @@ from willow_ext import (
     ingest,
     where,
 )
+from willow_ext._exit_codes import EXIT_MISSING_EXTRA
+from willow_ext._log_redaction import RedactingFilter
+from willow_ext._version import installed_version
 
-__all__ = ["app", "main"]
+__all__ = ["app", "hoist_global_flags", "main"]
 
 EXIT_API, EXIT_USAGE, EXIT_AUTH, EXIT_NOT_FOUND, EXIT_PARTIAL, EXIT_CONNECTION = 1, 2, 3, 4, 5, 6
 
@@ -62,15 +71,66 @@ err = Console(stderr=True)
 _state: dict[str, Any] = {"json": False}
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+VerboseOption = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Log each HTTP attempt to stderr (same as WILLOW_LOG=debug).")
+]
+GLOBAL_FLAGS = ("--json", "--verbose", "-v")
+LOGGED_LIBRARIES = ("willow_ext", "httpx", "httpcore")
+TESTING_EXTRA = "pip install 'willow-api[testing]'"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"willow {installed_version()}", highlight=False)
+        raise typer.Exit()
+
+
+VersionOption = Annotated[
+    bool, typer.Option("--version", is_eager=True, callback=_print_version, help="Print the version and exit.")
+]
 
 
 @app.callback()
-def _root(json_output: JsonOption = False) -> None:
+def _root(json_output: JsonOption = False, verbose: VerboseOption = False, version: VersionOption = False) -> None:
     _state["json"] = json_output
+    level = "debug" if verbose else os.environ.get("WILLOW_LOG", "").strip().lower()
+    if level:
+        _configure_logging(level)
+
+
+def _configure_logging(level_name: str) -> None:
+    """Log willow_ext, httpx and httpcore to stderr at ``level_name``, through the credential filter."""
+    level = logging.getLevelNamesMapping().get(level_name.upper())
+    if level is None:
+        _fail(EXIT_USAGE, f"WILLOW_LOG must be debug, info, warning or error, got {level_name!r}")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter([os.environ.get("WILLOW_CLIENT_SECRET", "")]))
+    for name in LOGGED_LIBRARIES:
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        logger.addHandler(handler)
+
+
+def hoist_global_flags(args: list[str]) -> list[str]:
+    """Move --json/--verbose given after a subcommand to the front, where the root command reads them.
+
+    Click parses a group's options only before the subcommand; scripts write ``willow twins get X --json``.
+    Arguments after ``--`` are left alone.
+    """
+    end = args.index("--") if "--" in args else len(args)
+    flags = [arg for arg in args[:end] if arg in GLOBAL_FLAGS]
+    rest = [arg for arg in args[:end] if arg not in GLOBAL_FLAGS]
+    return flags + rest + args[end:]
+
+
+def _needs_testing_extra(command: str, exc: ImportError) -> NoReturn:
+    _fail(EXIT_MISSING_EXTRA, f"willow {command} needs the 'testing' extra ({exc.name} is missing): {TESTING_EXTRA}")
 
 
 def _fail(code: int, message: str) -> NoReturn:
-    err.print(f"[red]error:[/] {message}", markup=True, highlight=False)
+    # Escaped: messages hold brackets ("willow-api[testing]", server text) that rich would read as markup.
+    err.print(f"[red]error:[/] {escape(message)}", markup=True, highlight=False)
     raise typer.Exit(code)
 
 
@@ -402,7 +462,10 @@ def serve_local(
     rate_limit: Annotated[bool, typer.Option(help="Enforce 20 requests / 10 s on /twins and /time-series.")] = False,
 ) -> None:
     """Run the local Willow server until interrupted; prints the WILLOW_* settings to use."""
-    from willow_ext.testing import FaultConfig, LocalWillow
+    try:
+        from willow_ext.testing import FaultConfig, LocalWillow
+    except ImportError as exc:
+        _needs_testing_extra("serve-local", exc)
 
     willow = LocalWillow(seed=seed, port=port, faults=FaultConfig(error_rate=error_rate, rate_limit=rate_limit))
     with willow:
@@ -434,7 +497,7 @@ def spec_diff(
     import yaml
 
     from willow_ext._spec_diff import diff_specs, format_changes
-    from willow_ext.testing._spec import spec_path
+    from willow_ext.testing._spec_file import spec_path
 
     old = yaml.safe_load((against or spec_path()).read_text())
     try:
@@ -457,13 +520,16 @@ def spec_diff(
 @app.command("demo")
 def demo() -> None:
     """The guided demo against the embedded local server."""
-    from willow_ext.demo import run
+    try:
+        from willow_ext.demo import run
+    except ImportError as exc:
+        _needs_testing_extra("demo", exc)
 
     raise typer.Exit(run(out))
 
 
 def main() -> None:
-    app()
+    app(args=hoist_global_flags(sys.argv[1:]), prog_name="willow")
 
 
 if __name__ == "__main__":

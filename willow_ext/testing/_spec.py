@@ -5,24 +5,16 @@ from __future__ import annotations
 import copy
 import functools
 from collections.abc import Iterator
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import yaml
 from openapi_core import OpenAPI
 
+from ._spec_file import spec_path
+
 __all__ = ["closed_request_schemas", "load_spec", "spec_path", "validator"]
 
 API_ROOT = "/api/v3"
-
-
-def spec_path() -> Path:
-    """The pinned spec: packaged in the wheel, or read from the source checkout."""
-    packaged = resources.files("willow_ext.testing").joinpath("willow-api.yaml")
-    if packaged.is_file():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parents[2] / "openapi" / "willow-api.yaml"
 
 
 @functools.cache

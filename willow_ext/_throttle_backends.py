@@ -24,7 +24,6 @@ from ._throttle import Slot, ThrottlePolicy, exhausted_until, live_slots, wait_t
 
 if TYPE_CHECKING:
     import redis
-    import redis.asyncio
 
 __all__ = ["MemoryBackend", "RedisBackend", "SqliteBackend", "ThrottleBackend", "backend_from_url"]
 
@@ -265,13 +264,14 @@ return fmt(until_ - now)
 class RedisBackend(ThrottleBackend):
     """Many machines: the state lives in Redis (``pip install 'willow-api[redis]'``).
 
-    Give a URL (``redis://host:6379/0``); a sync and an asyncio client are made from it lazily.
+    Give a URL (``redis://host:6379/0``); the client connects lazily. The async forms run the same
+    calls in a worker thread (the base class): a script call takes well under a millisecond, and one
+    thread-safe client then serves every event loop, with nothing bound to a loop that may close.
     """
 
     def __init__(self, url: str, *, prefix: str = "willow:throttle:") -> None:
         try:
             import redis as redis_module
-            import redis.asyncio as redis_asyncio
         except ImportError as exc:
             raise InvalidRequestError(
                 "the Redis throttle backend needs the redis package: pip install 'willow-api[redis]'"
@@ -279,9 +279,7 @@ class RedisBackend(ThrottleBackend):
         self.url = url
         self._prefix = prefix
         self._sync: redis.Redis | None = None
-        self._async: dict[int, redis.asyncio.Redis] = {}  # one client per event loop
         self._redis_module = redis_module
-        self._redis_asyncio = redis_asyncio
         self._lock = threading.Lock()
 
     def _keys(self, key: str) -> list[str]:
@@ -293,14 +291,6 @@ class RedisBackend(ThrottleBackend):
             if self._sync is None:
                 self._sync = self._redis_module.Redis.from_url(self.url)
             return self._sync
-
-    def _aclient(self) -> redis.asyncio.Redis:
-        loop_id = id(asyncio.get_running_loop())
-        with self._lock:
-            client = self._async.get(loop_id)
-            if client is None:
-                client = self._async[loop_id] = self._redis_asyncio.Redis.from_url(self.url)
-            return client
 
     @staticmethod
     def _acquired(reply: Any) -> tuple[str | None, float]:
@@ -321,24 +311,11 @@ class RedisBackend(ThrottleBackend):
     def exhaust(self, key: str, policy: ThrottlePolicy) -> float:
         return float(self._client().eval(_LUA_EXHAUST, 1, self._keys(key)[1], repr(policy.window)))
 
-    async def atry_acquire(self, key: str, policy: ThrottlePolicy) -> tuple[str | None, float]:
-        reply = await self._aclient().eval(_LUA_ACQUIRE, 3, *self._keys(key), *self._args(policy))
-        return self._acquired(reply)
-
-    async def arelease(self, key: str, slot_id: str) -> None:
-        await self._aclient().eval(_LUA_RELEASE, 1, self._keys(key)[0], slot_id)
-
-    async def aexhaust(self, key: str, policy: ThrottlePolicy) -> float:
-        reply = await self._aclient().eval(_LUA_EXHAUST, 1, self._keys(key)[1], repr(policy.window))
-        return float(reply)
-
     def close(self) -> None:
         with self._lock:
             if self._sync is not None:
                 self._sync.close()
                 self._sync = None
-            # Async clients belong to their loops; they close with them (aclose() needs the loop).
-            self._async.clear()
 
 
 def backend_from_url(url: str) -> ThrottleBackend:

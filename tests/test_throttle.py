@@ -429,3 +429,14 @@ def test_four_processes_sharing_a_backend_stay_under_the_limit(
     assert all(count <= limit + 1 for count in stats.window_hits.values()), stats.window_hits
     assert sum(r["rate_limited"] for r in results) == stats.rate_limited
     assert stats.rate_limited <= len(stats.window_hits)
+
+
+@pytest.mark.parametrize("use_async", [False, True])
+def test_ceiling_helper_sees_no_429_and_never_over_the_limit(use_async: bool) -> None:
+    from bench.ceiling import measure_ceiling
+
+    result = measure_ceiling(40, limit=10, window=0.25, concurrency=4, use_async=use_async)
+    assert result.requests == 40
+    assert result.rate_limited == 0
+    assert result.max_per_window <= 10
+    assert result.ratio > 0

@@ -283,7 +283,8 @@ class RedisBackend(ThrottleBackend):
         self._lock = threading.Lock()
 
     def _keys(self, key: str) -> list[str]:
-        base = self._prefix + key
+        # One hash tag for the three keys, so a script's keys share a Redis Cluster slot.
+        base = self._prefix + "{" + key + "}"
         return [base + ":slots", base + ":block", base + ":ids"]
 
     def _client(self) -> redis.Redis:

@@ -440,3 +440,43 @@ def test_ceiling_helper_sees_no_429_and_never_over_the_limit(use_async: bool) ->
     assert result.rate_limited == 0
     assert result.max_per_window <= 10
     assert result.ratio > 0
+
+
+def test_an_unreachable_store_is_a_short_typed_error_without_the_url() -> None:
+    from willow_ext._throttle_transport import ThrottleError
+
+    port = _free_port()  # nothing listens there
+    transport = ThrottleTransport(
+        httpx.MockTransport(lambda request: httpx.Response(200)),
+        base_url="http://127.0.0.1:9/api/v3",
+        client_id="c",
+        backend=RedisBackend(f"redis://:hunter2@127.0.0.1:{port}/0"),
+    )
+    with httpx.Client(transport=transport) as client, pytest.raises(ThrottleError) as caught:
+        client.get("http://127.0.0.1:9/api/v3/twins/x")
+    assert "hunter2" not in str(caught.value)
+    assert str(caught.value) == "throttle store RedisBackend failed: ConnectionError"
+
+
+async def test_a_cancelled_request_gives_its_slot_back() -> None:
+    backend = MemoryBackend()
+    started = asyncio.Event()
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        started.set()
+        await asyncio.sleep(30)
+        return httpx.Response(200)
+
+    policy = ThrottlePolicy(limit=1, window=0.05)
+    transport = AsyncThrottleTransport(
+        httpx.MockTransport(hang), base_url="http://127.0.0.1:9/api/v3", client_id="c", policy=policy, backend=backend
+    )
+    async with httpx.AsyncClient(transport=transport) as client:
+        task = asyncio.create_task(client.get("http://127.0.0.1:9/api/v3/twins/x"))
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    await asyncio.sleep(0.06)
+    key = limiter_key("http://127.0.0.1:9/api/v3", "c", "/twins")
+    assert backend.try_acquire(key, policy)[0] is not None

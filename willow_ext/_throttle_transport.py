@@ -16,11 +16,13 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
 
+from ._errors import WillowError
 from ._throttle import ThrottlePolicy, limiter_key, path_group
 from ._throttle_backends import MemoryBackend, ThrottleBackend, backend_from_url
 
@@ -28,6 +30,7 @@ __all__ = [
     "RETRY_AFTER_EXTENSION",
     "AsyncThrottleTransport",
     "Limiter",
+    "ThrottleError",
     "ThrottleStats",
     "ThrottleTransport",
     "shared_backend",
@@ -51,6 +54,21 @@ def shared_backend(url: str = "memory://") -> ThrottleBackend:
         if backend is None:
             backend = _backends[url] = MemoryBackend() if url in ("memory", "memory://") else backend_from_url(url)
         return backend
+
+
+class ThrottleError(WillowError):
+    """The shared throttle store failed (Redis unreachable, a SQLite file locked past its busy timeout)."""
+
+
+@contextmanager
+def _store_errors(backend: ThrottleBackend) -> Iterator[None]:
+    """Any store failure becomes a short ThrottleError (no URL in it: a Redis URL may hold a password)."""
+    try:
+        yield
+    except WillowError:
+        raise
+    except Exception as exc:
+        raise ThrottleError(f"throttle store {type(backend).__name__} failed: {type(exc).__name__}") from exc
 
 
 @dataclass
@@ -85,7 +103,8 @@ class Limiter:
         """Block this thread until a slot is free; return its id (give it back with :meth:`release`)."""
         key = self.key(group)
         while True:
-            slot_id, wait = self.backend.try_acquire(key, policy)
+            with _store_errors(self.backend):
+                slot_id, wait = self.backend.try_acquire(key, policy)
             if slot_id is not None:
                 return slot_id
             _note_wait(group, wait, stats)
@@ -102,23 +121,29 @@ class Limiter:
         """Wait (without blocking the event loop) until a slot is free; return its id."""
         key = self.key(group)
         while True:
-            slot_id, wait = await self.backend.atry_acquire(key, policy)
+            with _store_errors(self.backend):
+                slot_id, wait = await self.backend.atry_acquire(key, policy)
             if slot_id is not None:
                 return slot_id
             _note_wait(group, wait, stats)
             await sleep(wait)
 
     def release(self, group: str, slot_id: str) -> None:
-        self.backend.release(self.key(group), slot_id)
+        with _store_errors(self.backend):
+            self.backend.release(self.key(group), slot_id)
 
     async def arelease(self, group: str, slot_id: str) -> None:
-        await self.backend.arelease(self.key(group), slot_id)
+        # Shielded: a task cancelled mid-request still gives its slot back (else it waits out the lease).
+        with _store_errors(self.backend):
+            await asyncio.shield(self.backend.arelease(self.key(group), slot_id))
 
     def exhaust(self, group: str, policy: ThrottlePolicy) -> float:
-        return self.backend.exhaust(self.key(group), policy)
+        with _store_errors(self.backend):
+            return self.backend.exhaust(self.key(group), policy)
 
     async def aexhaust(self, group: str, policy: ThrottlePolicy) -> float:
-        return await self.backend.aexhaust(self.key(group), policy)
+        with _store_errors(self.backend):
+            return await self.backend.aexhaust(self.key(group), policy)
 
 
 def _note_wait(group: str, wait: float, stats: ThrottleStats | None) -> None:

@@ -480,3 +480,30 @@ async def test_a_cancelled_request_gives_its_slot_back() -> None:
     await asyncio.sleep(0.06)
     key = limiter_key("http://127.0.0.1:9/api/v3", "c", "/twins")
     assert backend.try_acquire(key, policy)[0] is not None
+
+
+def test_local_willow_enforces_fixed_windows_per_client_and_group() -> None:
+    assert (FaultConfig().rate_limit_requests, FaultConfig().rate_limit_window) == (20, 10.0)  # rate_limit=True
+    window = 2.0
+    faults = FaultConfig(rate_limit=True, rate_limit_requests=3, rate_limit_window=window)
+    with LocalWillow(faults=faults) as server, httpx.Client(timeout=10) as http:
+        server.app.clients["other-client"] = "other-secret"
+        mine = _token(server)
+        body = {"grant_type": "client_credentials", "client_id": "other-client", "client_secret": "other-secret"}
+        token = http.post(f"{server.base_url}/oauth2/token", data=body).json()["access_token"]
+        theirs = {"Authorization": f"Bearer {token}"}
+        twin = f"{server.base_url}/twins/AHU-1"
+        time.sleep(window - time.time() % window + 0.01)  # windows are aligned to the epoch: start one afresh
+        assert [http.get(twin, headers=mine).status_code for _ in range(4)] == [200, 200, 200, 429]
+        refused = http.get(twin, headers=mine)
+        assert refused.status_code == 429
+        assert refused.headers["content-type"].startswith("text/plain")
+        assert "retry-after" not in refused.headers
+        assert refused.text.startswith("Rate limit exceeded for twins endpoint")
+        assert http.get(f"{server.base_url}/time-series/PNT-AHU-1-SAT/latest", headers=mine).status_code == 200
+        assert http.get(twin, headers=theirs).status_code == 200  # counted per client
+        assert http.get(f"{server.base_url}/models", headers=mine).status_code == 200  # not limited
+        time.sleep(window - time.time() % window + 0.01)
+        assert http.get(twin, headers=mine).status_code == 200  # the next window
+        assert server.app.stats.rate_limited == 2
+        assert server.app.stats.status_429 == 2

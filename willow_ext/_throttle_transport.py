@@ -28,6 +28,7 @@ from ._throttle_backends import MemoryBackend, ThrottleBackend, backend_from_url
 
 __all__ = [
     "RETRY_AFTER_EXTENSION",
+    "THROTTLE_WAIT_EXTENSION",
     "AsyncThrottleTransport",
     "Limiter",
     "ThrottleError",
@@ -41,6 +42,8 @@ logger = logging.getLogger("willow_ext")
 
 #: Response extension carrying the seconds until the throttle opens again after a 429.
 RETRY_AFTER_EXTENSION = "willow_retry_after"
+#: Response extension carrying the seconds this attempt waited for a slot (so a retry budget can leave it out).
+THROTTLE_WAIT_EXTENSION = "willow_throttle_wait"
 
 _registry_lock = threading.Lock()
 _backends: dict[str, ThrottleBackend] = {}
@@ -223,12 +226,15 @@ class ThrottleTransport(_ThrottleShell, httpx.BaseTransport):
         group = self._group(request)
         if group is None:
             return self._transport.handle_request(request)
+        asked = time.monotonic()
         slot_id = self.limiter.acquire(group, self.policy, sleep=self._sleep, stats=self.stats)
+        waited = time.monotonic() - asked
         try:
             response = self._transport.handle_request(request)
         finally:
             # Headers are back, so the server has counted the request: the slot's window starts now.
             self.limiter.release(group, slot_id)
+        response.extensions[THROTTLE_WAIT_EXTENSION] = waited
         if response.status_code == 429:
             self._rate_limited(response, group, self.limiter.exhaust(group, self.policy))
         return response
@@ -259,11 +265,14 @@ class AsyncThrottleTransport(_ThrottleShell, httpx.AsyncBaseTransport):
         group = self._group(request)
         if group is None:
             return await self._transport.handle_async_request(request)
+        asked = time.monotonic()
         slot_id = await self.limiter.aacquire(group, self.policy, sleep=self._sleep, stats=self.stats)
+        waited = time.monotonic() - asked
         try:
             response = await self._transport.handle_async_request(request)
         finally:
             await self.limiter.arelease(group, slot_id)
+        response.extensions[THROTTLE_WAIT_EXTENSION] = waited
         if response.status_code == 429:
             self._rate_limited(response, group, await self.limiter.aexhaust(group, self.policy))
         return response

@@ -47,8 +47,12 @@ class FaultConfig:
     stall_seconds: float = 3.0
     #: Token lifetime in seconds (Willow: 3599).
     token_lifetime: float = 3599.0
-    #: Enforce Willow's documented 20 requests per 10 s per client on /twins/* and /time-series/*.
+    #: Enforce Willow's rate limit on /twins* and /time-series*: per client and per group, fixed windows
+    #: aligned to the epoch, 429 with a plain-text body and no Retry-After beyond the limit.
+    #: https://developers.willowinc.com/docs/rate-limiting (20 requests per 10 s; scale it down for tests)
     rate_limit: bool = False
+    rate_limit_requests: int = 20
+    rate_limit_window: float = 10.0
     #: Faults to inject, in order, on the next API requests ("429", "503", "reset", "timeout").
     queue: list[str] = field(default_factory=list)
     seed: int | None = None
@@ -75,6 +79,12 @@ class ServerStats:
     faults: dict[str, int] = field(default_factory=dict)
     by_operation: dict[str, int] = field(default_factory=dict)
     token_requests: int = 0
+    #: Every 429 answered (injected faults and the rate limit).
+    status_429: int = 0
+    #: 429s from the rate limit alone.
+    rate_limited: int = 0
+    #: Requests that reached the rate limit, by (client id, group, window index): accepted and refused.
+    window_hits: dict[tuple[str, str, int], int] = field(default_factory=dict)
     rejected_requests: list[str] = field(default_factory=list)
     response_violations: list[str] = field(default_factory=list)
 
@@ -140,7 +150,7 @@ class WillowApp:
         self.strict = strict
         self.stats = ServerStats()
         self._tokens: dict[str, float] = {}  # token -> monotonic expiry
-        self._window: tuple[int, int] = (0, 0)  # (window index, count) for the rate limit
+        self._token_clients: dict[str, str] = {}  # token -> client id, to count the rate limit per client
 
     # ------------------------------------------------------------------ ASGI
 
@@ -158,6 +168,8 @@ class WillowApp:
             await self._admin(request, raw_path)(scope, receive, send)
             return
         response, fault = await self._handle(request, raw_path)
+        if response.status_code == 429:
+            self.stats.status_429 += 1
         if fault == "reset":
             await _send_truncated(response, send)
             return
@@ -190,9 +202,12 @@ class WillowApp:
                 return PlainTextResponse("Service Unavailable", status_code=503), None
             if fault == "timeout":
                 await asyncio.sleep(self.faults.stall_seconds)
-        if self.faults.rate_limit and api_path.startswith(("/twins", "/time-series")) and self._over_limit():
+        limited = self._rate_limited(request, api_path) if self.faults.rate_limit else None
+        if limited is not None:
+            self.stats.rate_limited += 1
             return PlainTextResponse(
-                "Rate limit exceeded for time-series endpoint. Consider using bulk queries to reduce API calls.",
+                f"Rate limit exceeded for {limited} endpoint. Consider using bulk "
+                f"{'twin ' if limited == 'twins' else ''}queries to reduce API calls.",
                 status_code=429,
             ), fault
         if found.authenticated and not self._authorized(request):
@@ -228,12 +243,16 @@ class WillowApp:
                     return candidate, {k: unquote(v) for k, v in hit.groupdict().items()}
         return None
 
-    def _over_limit(self) -> bool:
-        window = int(time.monotonic() // 10)  # fixed 10-second window
-        index, count = self._window
-        count = count + 1 if index == window else 1
-        self._window = (window, count)
-        return count > 20
+    def _rate_limited(self, request: Request, api_path: str) -> str | None:
+        """The group name ("twins", "time-series") when this request is over its window's limit."""
+        group = next((g for g in ("twins", "time-series") if api_path.startswith("/" + g)), None)
+        if group is None:
+            return None
+        _, _, token = request.headers.get("authorization", "").partition(" ")
+        window = int(time.time() // self.faults.rate_limit_window)  # fixed windows aligned to the epoch
+        key = (self._token_clients.get(token, ""), group, window)
+        self.stats.window_hits[key] = count = self.stats.window_hits.get(key, 0) + 1
+        return group if count > self.faults.rate_limit_requests else None
 
     def _authorized(self, request: Request) -> bool:
         header = request.headers.get("authorization", "")
@@ -246,6 +265,7 @@ class WillowApp:
             return None
         token = "lw-" + secrets.token_urlsafe(24)
         self._tokens[token] = time.monotonic() + self.faults.token_lifetime
+        self._token_clients[token] = client_id
         self.stats.token_requests += 1
         lifetime = int(self.faults.token_lifetime)
         return {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": token}
@@ -280,6 +300,8 @@ class WillowApp:
                     "requests": self.stats.requests,
                     "faults": self.stats.faults,
                     "token_requests": self.stats.token_requests,
+                    "status_429": self.stats.status_429,
+                    "rate_limited": self.stats.rate_limited,
                     "points": self.store.point_count(),
                     "points_received": self.store.points_received,
                     "rejected_requests": self.stats.rejected_requests[-20:],
@@ -288,11 +310,15 @@ class WillowApp:
             )
         if path == "/__admin/faults":
             query = {k: v[-1] for k, v in parse_qs(request.url.query).items()}
-            for name in ("error_rate", "slow_seconds", "stall_seconds", "token_lifetime"):
+            for name in ("error_rate", "slow_seconds", "stall_seconds", "token_lifetime", "rate_limit_window"):
                 if name in query:
                     setattr(self.faults, name, float(query[name]))
             if "burst_429" in query:
                 self.faults.burst_429 = int(query["burst_429"])
+            if "rate_limit_requests" in query:
+                self.faults.rate_limit_requests = int(query["rate_limit_requests"])
+            if "rate_limit" in query:
+                self.faults.rate_limit = query["rate_limit"].lower() in ("1", "true", "yes")
             return JSONResponse({"ok": True})
         return problem(404, "Not Found")
 

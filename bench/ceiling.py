@@ -25,8 +25,8 @@ from dataclasses import asdict, dataclass
 
 import httpx
 
+from willow_ext import AsyncThrottleTransport, ThrottleTransport
 from willow_ext._throttle import ThrottlePolicy
-from willow_ext._throttle_transport import AsyncThrottleTransport, ThrottleTransport
 from willow_ext.testing import FaultConfig, LocalWillow
 
 __all__ = ["CeilingResult", "measure_ceiling"]

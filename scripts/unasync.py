@@ -39,6 +39,9 @@ SUBSTITUTIONS: list[tuple[str, str]] = [
     (r"\bhandle_async_request\b", "handle_request"),
     (r"\bset_async_httpx_client\b", "set_httpx_client"),
     (r"\baexport_time_series\b", "export_time_series"),
+    (r"\baacquire\b", "acquire"),
+    (r"\barelease\b", "release"),
+    (r"\baexhaust\b", "exhaust"),
     (r"\basync_(\w+)", r"sync_\1"),
     # AsyncWillowClient, AsyncPager, AsyncIterator, httpx.AsyncClient, httpx.AsyncHTTPTransport, ...
     (r"\bAsync(?=[A-Z])", ""),

@@ -18,6 +18,7 @@ from willow_ext import (
     InternalServerError,
     InvalidRequestError,
     RetryPolicy,
+    ThrottlePolicy,
     WillowClient,
 )
 from willow_ext._base import proxy_for
@@ -219,6 +220,7 @@ def test_many_callers_against_a_failing_server_retry_a_bounded_fraction() -> Non
         client_id="c",
         client_secret="s",
         retry=policy,
+        throttle=ThrottlePolicy.disabled(),  # this test is about retries, not pacing
         transport=httpx.MockTransport(handler),
     ) as client:
 

@@ -18,6 +18,7 @@ from willow_ext import (
     InternalServerError,
     RateLimitError,
     RetryPolicy,
+    ThrottlePolicy,
     WillowClient,
 )
 from willow_ext._retry import backoff_delay, decide_retry, is_replay_safe, parse_retry_after
@@ -141,7 +142,10 @@ def _scripted(
 
 
 def _client(
-    handler: Callable[[httpx.Request], httpx.Response], policy: RetryPolicy, sleeps: list[float]
+    handler: Callable[[httpx.Request], httpx.Response],
+    policy: RetryPolicy,
+    sleeps: list[float],
+    throttle: ThrottlePolicy | None = None,
 ) -> WillowClient:
     client = WillowClient(
         base_url="https://unit.app.willowinc.com/api/v3",
@@ -149,6 +153,8 @@ def _client(
         client_secret="s",
         transport=api_transport(handler),
         retry=policy,
+        # These tests are about retry decisions; the throttle is tested on its own and below.
+        throttle=throttle or ThrottlePolicy.disabled(),
     )
     client.http_client._transport._sleep = sleeps.append  # type: ignore[attr-defined]
     return client
@@ -166,6 +172,20 @@ def test_a_storm_of_five_429s_then_success_completes_with_the_default_policy() -
     # Each sleep at least 1.1x the last (2x nominal, jitter of +-25% can narrow it to exactly 1.2x).
     assert all(b >= a * 1.1 for a, b in itertools.pairwise(sleeps[:4]))
     assert client.retry_stats.retries == 5
+
+
+def test_a_429_on_a_throttled_path_waits_for_the_next_window_instead_of_backing_off() -> None:
+    handler, calls = _scripted([429] * 3)
+    sleeps: list[float] = []
+    window = 0.4
+    throttle = ThrottlePolicy(limit=20, window=window)
+    with _client(handler, RetryPolicy(), sleeps, throttle=throttle) as client:
+        assert client.twins.get("T-1").id == "T-1"
+    assert len(calls) == 4
+    # The retry waits what the throttle says is left of its window, not 0.5, 1, 2 s of backoff.
+    assert len(sleeps) == 3
+    assert all(0 <= delay <= window + 1e-6 for delay in sleeps), sleeps
+    assert client.throttle_stats.rate_limited == 3
 
 
 def test_retry_after_3600_is_not_slept_on_and_the_429_is_raised_at_once() -> None:
@@ -248,7 +268,7 @@ def test_no_connections_leak_after_retries(willow: LocalWillow, client: WillowCl
     willow.faults.queue[:] = ["503", "429", "reset", "503", "reset"]
     for _ in range(5):
         client.twins.get("AHU-1")
-    pool = client.http_client._transport._transport._pool  # type: ignore[attr-defined]
+    pool = client.http_client._transport._transport._transport._pool  # type: ignore[attr-defined]
     assert all(connection.is_idle() or connection.is_closed() for connection in pool.connections)
     assert len(pool.connections) <= 2
 

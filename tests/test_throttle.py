@@ -20,15 +20,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from willow_ext import InvalidRequestError
+from willow_ext import AsyncThrottleTransport, InvalidRequestError, ThrottleTransport
 from willow_ext._throttle import Slot, ThrottlePolicy, exhausted_until, limiter_key, live_slots, path_group, wait_time
 from willow_ext._throttle_backends import MemoryBackend, RedisBackend, SqliteBackend, ThrottleBackend, backend_from_url
 from willow_ext._throttle_transport import (
     RETRY_AFTER_EXTENSION,
     THROTTLE_WAIT_EXTENSION,
-    AsyncThrottleTransport,
     ThrottleStats,
-    ThrottleTransport,
     shared_backend,
     shared_limiter,
 )

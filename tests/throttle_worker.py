@@ -14,8 +14,8 @@ import time
 
 import httpx
 
+from willow_ext import ThrottleTransport
 from willow_ext._throttle import ThrottlePolicy
-from willow_ext._throttle_transport import ThrottleTransport
 
 
 def main(base_url: str, token: str, backend: str, requests: int, limit: int, window: float, start_at: float) -> None:

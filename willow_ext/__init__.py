@@ -11,6 +11,7 @@ from ._async._client import AsyncWillowClient as AsyncWillowClient
 from ._async._export import aexport_time_series as aexport_time_series
 from ._async._pager import AsyncPager as AsyncPager
 from ._async._retry_transport import AsyncRetryTransport as AsyncRetryTransport
+from ._async._throttle_transport import AsyncThrottleTransport as AsyncThrottleTransport
 from ._auth import ClientCredentials as ClientCredentials
 from ._auth import ClientCredentialsAuth as ClientCredentialsAuth
 from ._auth import Secret as Secret
@@ -47,6 +48,14 @@ from ._sync._client import WillowClient as WillowClient
 from ._sync._export import export_time_series as export_time_series
 from ._sync._pager import Pager as Pager
 from ._sync._retry_transport import RetryTransport as RetryTransport
+from ._sync._throttle_transport import ThrottleTransport as ThrottleTransport
+from ._throttle import ThrottlePolicy as ThrottlePolicy
+from ._throttle_backends import MemoryBackend as MemoryBackend
+from ._throttle_backends import RedisBackend as RedisBackend
+from ._throttle_backends import SqliteBackend as SqliteBackend
+from ._throttle_backends import ThrottleBackend as ThrottleBackend
+from ._throttle_transport import ThrottleError as ThrottleError
+from ._throttle_transport import ThrottleStats as ThrottleStats
 
 __all__ = [
     "APIConnectionError",
@@ -54,6 +63,7 @@ __all__ = [
     "APITimeoutError",
     "AsyncPager",
     "AsyncRetryTransport",
+    "AsyncThrottleTransport",
     "AsyncWillowClient",
     "AuthenticationError",
     "AuthenticationStatusError",
@@ -66,15 +76,23 @@ __all__ = [
     "InsightTree",
     "InternalServerError",
     "InvalidRequestError",
+    "MemoryBackend",
     "NotFoundError",
     "Pager",
     "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RedisBackend",
     "ResponseValidationError",
     "RetryPolicy",
     "RetryTransport",
     "Secret",
+    "SqliteBackend",
+    "ThrottleBackend",
+    "ThrottleError",
+    "ThrottlePolicy",
+    "ThrottleStats",
+    "ThrottleTransport",
     "TwinLookup",
     "UnprocessableEntityError",
     "WillowClient",

@@ -31,6 +31,7 @@ import httpx
 from ._errors import InvalidRequestError
 
 __all__ = [
+    "RETRY_AFTER_EXTENSION",
     "RETRY_POLICY_EXTENSION",
     "THROTTLE_WAIT_EXTENSION",
     "CallScope",
@@ -42,6 +43,7 @@ __all__ = [
     "decide_retry",
     "is_replay_safe",
     "parse_retry_after",
+    "queued_seconds",
 ]
 
 logger = logging.getLogger("willow_ext")
@@ -50,7 +52,10 @@ logger = logging.getLogger("willow_ext")
 RETRY_POLICY_EXTENSION = "willow.retry_policy"
 #: The response extension through which the throttle says how long until its window reopens
 #: (a 429 with no Retry-After on a throttled path): waited for instead of exponential backoff.
-THROTTLE_WAIT_EXTENSION = "willow_retry_after"
+RETRY_AFTER_EXTENSION = "willow_retry_after"
+#: The response extension carrying how long the attempt queued for a throttle slot: time spent
+#: waiting our turn under the rate limit is not time lost to failures, so the deadline leaves it out.
+THROTTLE_WAIT_EXTENSION = "willow_throttle_wait"
 
 #: Retried statuses: request timeout, rate limited, and gateway/availability failures.
 RETRY_STATUSES = frozenset({408, 429, 502, 503, 504})
@@ -234,11 +239,20 @@ def decide_retry(
     return RetryDecision(True, delay=delay, reason=reason)
 
 
-def _throttle_wait(response: httpx.Response) -> float | None:
-    wait = response.extensions.get(THROTTLE_WAIT_EXTENSION)
-    if isinstance(wait, int | float) and not isinstance(wait, bool) and 0 <= wait < math.inf:
-        return float(wait)
+def _seconds_extension(response: httpx.Response, name: str) -> float | None:
+    value = response.extensions.get(name)
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < math.inf:
+        return float(value)
     return None
+
+
+def _throttle_wait(response: httpx.Response) -> float | None:
+    return _seconds_extension(response, RETRY_AFTER_EXTENSION)
+
+
+def queued_seconds(response: httpx.Response) -> float:
+    """How long this attempt waited for a throttle slot (0 when it was not throttled)."""
+    return _seconds_extension(response, THROTTLE_WAIT_EXTENSION) or 0.0
 
 
 class RetryBudget:
@@ -304,6 +318,13 @@ def exit_call_scope(token: object) -> None:
     _call_scope.reset(token)  # type: ignore[arg-type]
 
 
+def shift_call_start(seconds: float) -> None:
+    """Move the current call's start later by ``seconds`` (time spent queueing for a slot)."""
+    scope = _call_scope.get()
+    if scope is not None and scope.started is not None:
+        scope.started += seconds
+
+
 def call_started(now: float) -> float:
     """When the current call began (its first request), or ``now`` outside a client call."""
     scope = _call_scope.get()
@@ -355,6 +376,14 @@ class RetryLoop:
         """This transport's policy, or the one a client view (``with_options``) set on the request."""
         policy = request.extensions.get(RETRY_POLICY_EXTENSION)
         return policy if isinstance(policy, RetryPolicy) else self.policy
+
+    @staticmethod
+    def discount_queueing(response: httpx.Response, started: float) -> float:
+        """The call's start, moved later by the time this attempt queued for a throttle slot."""
+        queued = queued_seconds(response)
+        if queued:
+            shift_call_start(queued)
+        return started + queued
 
     def begin(self, request: httpx.Request) -> tuple[bool, float]:
         """Before the first attempt: whether replay is safe, and when the call's clock started."""

@@ -1,4 +1,6 @@
-"""Client-side throttling, the I/O shells: waiting limiters, a process-wide registry, and transports.
+"""Client-side throttling, the I/O shells: waiting limiters, a process-wide registry, and what the
+transports share (the transport itself is ``willow_ext/_async/_throttle_transport.py`` and its
+generated sync twin).
 
 ``ThrottleTransport`` / ``AsyncThrottleTransport`` wrap the network transport and sit *under* the
 retry transport, so every attempt (first tries and retries alike) takes a slot:
@@ -23,27 +25,23 @@ from dataclasses import dataclass
 import httpx
 
 from ._errors import WillowError
+from ._retry import RETRY_AFTER_EXTENSION, THROTTLE_WAIT_EXTENSION
 from ._throttle import ThrottlePolicy, limiter_key, path_group
 from ._throttle_backends import MemoryBackend, ThrottleBackend, backend_from_url
 
 __all__ = [
     "RETRY_AFTER_EXTENSION",
     "THROTTLE_WAIT_EXTENSION",
-    "AsyncThrottleTransport",
     "Limiter",
     "ThrottleError",
+    "ThrottleShell",
     "ThrottleStats",
-    "ThrottleTransport",
     "shared_backend",
     "shared_limiter",
 ]
 
 logger = logging.getLogger("willow_ext")
 
-#: Response extension carrying the seconds until the throttle opens again after a 429.
-RETRY_AFTER_EXTENSION = "willow_retry_after"
-#: Response extension carrying the seconds this attempt waited for a slot (so a retry budget can leave it out).
-THROTTLE_WAIT_EXTENSION = "willow_throttle_wait"
 
 _registry_lock = threading.Lock()
 _backends: dict[str, ThrottleBackend] = {}
@@ -167,7 +165,7 @@ def shared_limiter(base_url: str, client_id: str, backend: ThrottleBackend | str
         return limiter
 
 
-class _ThrottleShell:
+class ThrottleShell:
     """What both transports share: which requests are throttled, and the 429 bookkeeping."""
 
     def __init__(
@@ -198,84 +196,3 @@ class _ThrottleShell:
         self.stats.rate_limited += 1
         response.extensions[RETRY_AFTER_EXTENSION] = wait
         logger.debug("throttle: 429 on %s; the group waits %.3fs for the next window", group, wait)
-
-
-class ThrottleTransport(_ThrottleShell, httpx.BaseTransport):
-    """Wraps a transport; requests on throttled paths wait for a slot (thread-safe, process-wide).
-
-    ``backend``: a :class:`ThrottleBackend`, a URL (``memory://``, ``sqlite:///path``,
-    ``redis://host``) or None for the process-wide in-memory one.
-    """
-
-    def __init__(
-        self,
-        transport: httpx.BaseTransport,
-        *,
-        base_url: str,
-        client_id: str,
-        policy: ThrottlePolicy | None = None,
-        backend: ThrottleBackend | str | None = None,
-        stats: ThrottleStats | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        super().__init__(base_url=base_url, client_id=client_id, policy=policy, backend=backend, stats=stats)
-        self._transport = transport
-        self._sleep = sleep
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        group = self._group(request)
-        if group is None:
-            return self._transport.handle_request(request)
-        asked = time.monotonic()
-        slot_id = self.limiter.acquire(group, self.policy, sleep=self._sleep, stats=self.stats)
-        waited = time.monotonic() - asked
-        try:
-            response = self._transport.handle_request(request)
-        finally:
-            # Headers are back, so the server has counted the request: the slot's window starts now.
-            self.limiter.release(group, slot_id)
-        response.extensions[THROTTLE_WAIT_EXTENSION] = waited
-        if response.status_code == 429:
-            self._rate_limited(response, group, self.limiter.exhaust(group, self.policy))
-        return response
-
-    def close(self) -> None:
-        self._transport.close()
-
-
-class AsyncThrottleTransport(_ThrottleShell, httpx.AsyncBaseTransport):
-    """The asyncio twin of :class:`ThrottleTransport`: waits with ``asyncio.sleep``, never blocking the loop."""
-
-    def __init__(
-        self,
-        transport: httpx.AsyncBaseTransport,
-        *,
-        base_url: str,
-        client_id: str,
-        policy: ThrottlePolicy | None = None,
-        backend: ThrottleBackend | str | None = None,
-        stats: ThrottleStats | None = None,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        super().__init__(base_url=base_url, client_id=client_id, policy=policy, backend=backend, stats=stats)
-        self._transport = transport
-        self._sleep = sleep
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        group = self._group(request)
-        if group is None:
-            return await self._transport.handle_async_request(request)
-        asked = time.monotonic()
-        slot_id = await self.limiter.aacquire(group, self.policy, sleep=self._sleep, stats=self.stats)
-        waited = time.monotonic() - asked
-        try:
-            response = await self._transport.handle_async_request(request)
-        finally:
-            await self.limiter.arelease(group, slot_id)
-        response.extensions[THROTTLE_WAIT_EXTENSION] = waited
-        if response.status_code == 429:
-            self._rate_limited(response, group, await self.limiter.aexhaust(group, self.policy))
-        return response
-
-    async def aclose(self) -> None:
-        await self._transport.aclose()

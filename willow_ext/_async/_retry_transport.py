@@ -45,31 +45,32 @@ class AsyncRetryTransport(RetryLoop, httpx.AsyncBaseTransport):
         while True:
             attempt += 1
             attempt_started = time.monotonic()
+            response: httpx.Response | None = None
+            error: httpx.TransportError | None = None
             try:
                 response = await self._transport.handle_async_request(request)
                 await response.aread()
             except httpx.TransportError as exc:
-                decision = self.judge(
-                    request,
-                    attempt=attempt,
-                    started=started,
-                    attempt_started=attempt_started,
-                    replay_safe=replay_safe,
-                    error=exc,
-                )
-                if not decision.retry:
-                    raise
+                error = exc
+                if response is not None:  # the body broke off: drop the half-read response
+                    await response.aclose()
+                    response = None
             else:
-                decision = self.judge(
-                    request,
-                    attempt=attempt,
-                    started=started,
-                    attempt_started=attempt_started,
-                    replay_safe=replay_safe,
-                    response=response,
-                )
-                if not decision.retry:
-                    return response
+                started = self.discount_queueing(response, started)
+            decision = self.judge(
+                request,
+                attempt=attempt,
+                started=started,
+                attempt_started=attempt_started,
+                replay_safe=replay_safe,
+                response=response,
+                error=error,
+            )
+            if not decision.retry:
+                if response is None:
+                    raise error or httpx.TransportError("no response", request=request)
+                return response
+            if response is not None:
                 await response.aclose()  # free the connection before sleeping
             await self._sleep(decision.delay)
 

@@ -27,6 +27,9 @@ from .._base import (
     sync_retry_policy_hook,
 )
 from .._retry import RetryPolicy
+from .._throttle import ThrottlePolicy
+from .._throttle_backends import ThrottleBackend
+from .._throttle_transport import ThrottleStats
 from ._caller import Caller
 from ._resources import (
     Events,
@@ -39,6 +42,7 @@ from ._resources import (
     Twins,
 )
 from ._retry_transport import RetryTransport
+from ._throttle_transport import ThrottleTransport
 
 __all__ = ["WillowClient"]
 
@@ -48,6 +52,11 @@ T = TypeVar("T")
 
 class WillowClient(ClientBase):
     """Willow API client.
+
+    Requests on ``/twins/*`` and ``/time-series/*`` are throttled to Willow's documented 20 per
+    10 s per client by default (``throttle=ThrottlePolicy(...)`` to change it,
+    ``ThrottlePolicy.disabled()`` to turn it off; ``throttle_backend="sqlite:////path"`` or
+    ``"redis://host"`` to share it between processes or machines).
 
     The resource attributes (``twins``, ``time_series``, ``insights``, ...) add typed methods and
     pagination. Every generated operation also works through :attr:`generated`, or raising typed
@@ -69,6 +78,8 @@ class WillowClient(ClientBase):
         headers: Mapping[str, str] | None = None,
         token_leeway: float = 60.0,
         max_connections: int = 100,
+        throttle: ThrottlePolicy | None = None,
+        throttle_backend: ThrottleBackend | str | None = None,
     ) -> None:
         super().__init__(
             instance=instance,
@@ -78,6 +89,9 @@ class WillowClient(ClientBase):
             token_leeway=token_leeway,
         )
         self._owns_http_client = http_client is None
+        #: What the throttle did for this client (requests throttled, waits, 429s seen).
+        self.throttle_stats = ThrottleStats()
+        self._throttle = (throttle or ThrottlePolicy(), throttle_backend)
         if http_client is None:
             network = transport or httpx.HTTPTransport(
                 limits=httpx.Limits(max_connections=max_connections), proxy=proxy_for(self.base_url)
@@ -100,12 +114,22 @@ class WillowClient(ClientBase):
         self._wire(http_client)
 
     def _stacked(self, network: httpx.BaseTransport, retry: RetryPolicy | None) -> RetryTransport:
-        """The transport stack under auth: retries, then the network."""
-        return RetryTransport(network, retry, api_root=self.api_root, stats=self.retry_stats)
+        """The transport stack under auth: retries, then the throttle (so every attempt takes a
+        slot of Willow's 20 requests / 10 s), then the network."""
+        policy, backend = self._throttle
+        throttled = ThrottleTransport(
+            network,
+            base_url=self.base_url,
+            client_id=self.credentials.client_id,
+            policy=policy,
+            backend=backend,
+            stats=self.throttle_stats,
+        )
+        return RetryTransport(throttled, retry, api_root=self.api_root, stats=self.retry_stats)
 
     def _adopt(self, http_client: httpx.Client, retry: RetryPolicy | None) -> RetryTransport:
         """A caller's own client keeps its settings (proxies, certificates, limits) and gains our
-        retries, so it is never silently weaker. httpx has no public way to wrap a client's
+        retries and throttle, so it is never silently weaker. httpx has no public way to wrap a client's
         transports after construction, hence the private attributes."""
         current = http_client._transport
         stacked = current if isinstance(current, RetryTransport) else self._stacked(current, retry)

@@ -46,31 +46,32 @@ class RetryTransport(RetryLoop, httpx.BaseTransport):
         while True:
             attempt += 1
             attempt_started = time.monotonic()
+            response: httpx.Response | None = None
+            error: httpx.TransportError | None = None
             try:
                 response = self._transport.handle_request(request)
                 response.read()
             except httpx.TransportError as exc:
-                decision = self.judge(
-                    request,
-                    attempt=attempt,
-                    started=started,
-                    attempt_started=attempt_started,
-                    replay_safe=replay_safe,
-                    error=exc,
-                )
-                if not decision.retry:
-                    raise
+                error = exc
+                if response is not None:  # the body broke off: drop the half-read response
+                    response.close()
+                    response = None
             else:
-                decision = self.judge(
-                    request,
-                    attempt=attempt,
-                    started=started,
-                    attempt_started=attempt_started,
-                    replay_safe=replay_safe,
-                    response=response,
-                )
-                if not decision.retry:
-                    return response
+                started = self.discount_queueing(response, started)
+            decision = self.judge(
+                request,
+                attempt=attempt,
+                started=started,
+                attempt_started=attempt_started,
+                replay_safe=replay_safe,
+                response=response,
+                error=error,
+            )
+            if not decision.retry:
+                if response is None:
+                    raise error or httpx.TransportError("no response", request=request)
+                return response
+            if response is not None:
                 response.close()  # free the connection before sleeping
             self._sleep(decision.delay)
 

@@ -9,6 +9,8 @@ from typing import Any, Self
 
 import uvicorn
 
+from willow_ext._throttle import ThrottlePolicy
+
 from ._app import FaultConfig, WillowApp
 from ._seed import seed_building
 from ._store import Store
@@ -72,8 +74,24 @@ class LocalWillow:
         return f"http://127.0.0.1:{self.port}/api/v3"
 
     def client_kwargs(self, **extra: Any) -> dict[str, Any]:
-        """Arguments for ``WillowClient`` / ``AsyncWillowClient``."""
-        return {"base_url": self.base_url, "client_id": self.client_id, "client_secret": self.client_secret, **extra}
+        """Arguments for ``WillowClient`` / ``AsyncWillowClient``.
+
+        The client's throttle matches this server's rate limit: the same limit and window when
+        ``faults.rate_limit`` is on, off when it is not (so tests are not paced for nothing).
+        """
+        faults = self.app.faults
+        throttle = (
+            ThrottlePolicy(limit=faults.rate_limit_requests, window=faults.rate_limit_window)
+            if faults.rate_limit
+            else ThrottlePolicy.disabled()
+        )
+        return {
+            "base_url": self.base_url,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "throttle": throttle,
+            **extra,
+        }
 
     def start(self) -> Self:
         self._thread = threading.Thread(target=self._server.run, name="local-willow", daemon=True)

@@ -45,11 +45,13 @@ from ._quirks import relationship_id as relationship_id
 from ._retry import AsyncRetryTransport as AsyncRetryTransport
 from ._retry import RetryPolicy as RetryPolicy
 from ._retry import RetryTransport as RetryTransport
+from ._tolerant import Accepted as Accepted
 
 __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
+    "Accepted",
     "AsyncPager",
     "AsyncRetryTransport",
     "AsyncWillowClient",

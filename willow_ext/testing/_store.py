@@ -628,7 +628,7 @@ class Store:
         if (request.get("pageSize") or 0) > 1000:
             raise InvalidInputError("pageSize must not exceed 1000", {"pageSize": ["maximum is 1000"]})
         before, after, total, window = batch_page(chosen, request, default_size=100)
-        return {"before": before, "after": after, "total": total, "items": window}
+        return {"before": before, "after": after, "total": total, "items": [_ticket_view(t) for t in window]}
 
     def create_ticket(self, request: Mapping[str, Any]) -> dict[str, Any]:
         if not request.get("summary"):
@@ -642,12 +642,12 @@ class Store:
         }
         with self.lock:
             self.tickets[ticket["id"]] = ticket
-        return dict(ticket)
+        return _ticket_view(ticket)
 
     def get_ticket(self, ticket_id: str) -> dict[str, Any]:
         if ticket_id not in self.tickets:
             raise MissingError(f"Ticket {ticket_id} not found")
-        return dict(self.tickets[ticket_id])
+        return _ticket_view(self.tickets[ticket_id])
 
     def patch_ticket(self, ticket_id: str, operations: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         with self.lock:
@@ -656,7 +656,7 @@ class Store:
                 raise MissingError(f"Ticket {ticket_id} not found")
             _apply_replace(ticket, operations, updatable=_TICKET_UPDATABLE)
             ticket["updatedDate"] = iso(self.clock())
-            return dict(ticket)
+            return _ticket_view(ticket)
 
     def attachment(self, ticket_id: str, attachment_id: str) -> tuple[bytes, str]:
         found = self.attachments.get((ticket_id, attachment_id))
@@ -686,6 +686,15 @@ class Store:
                 raise MissingError(f"{kind} {item_id} not found")
             _apply_replace(item, operations, updatable={"name", "categoryId"})
             return dict(item)
+
+
+#: The members of the spec's Ticket (the published page is cut after ``description``). The store
+#: keeps everything it was sent, but answers only these, as the spec promises no more.
+_TICKET_FIELDS = ("id", "ticketPriority", "ticketStatus", "insightId", "summary", "description")
+
+
+def _ticket_view(ticket: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: ticket[key] for key in _TICKET_FIELDS if key in ticket}
 
 
 _TICKET_UPDATABLE = {

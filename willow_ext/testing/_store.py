@@ -455,11 +455,11 @@ class Store:
         with self.lock:
             for point in points:
                 self.points_received += 1
-                twin_id = (
-                    point.get("dtId") or point.get("twinId") or self.external_ids.get(str(point.get("externalId")))
-                )
+                # The source's IncomingTelemetry has no TwinId: a point named only by `twinId` (as in the
+                # published sample) is dropped like one with neither dtId nor externalId (audit 06, N7).
+                twin_id = point.get("dtId") or self.external_ids.get(str(point.get("externalId")))
                 if not twin_id:
-                    self.points_dropped += 1  # like the source: neither dtId nor externalId -> dropped silently
+                    self.points_dropped += 1  # like the source: dropped silently, the call still answers 202
                     continue
                 stamp = parse_instant(point["sourceTimestamp"])
                 stored = {

@@ -239,3 +239,11 @@ def test_willow_doctor_command_writes_the_report_and_the_patch(tmp_path: Path) -
     assert "27 conforms, 0 differs, 1 skipped, 0 failed" in report.read_text()  # no attachment id to read
     assert yaml.safe_load(patch.read_text()) == {"patches": []}
     assert willow.client_secret not in done.stdout + report.read_text()
+
+
+def test_refused_credentials_fail_every_step_without_leaking_the_secret() -> None:
+    with LocalWillow() as willow:
+        reports, patch = probe(willow.base_url, willow.client_id, "wrong-secret-value")
+    assert {r.outcome for r in reports} == {"failed", "skipped"}
+    assert reports[0].http_status in (400, 401)  # the token step itself
+    assert "wrong-secret-value" not in render_report(reports, patch)

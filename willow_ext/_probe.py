@@ -26,6 +26,7 @@ from urllib.parse import quote
 import httpx
 import yaml
 
+from ._errors import InvalidRequestError, WillowError
 from ._operations import OPERATIONS, OperationFacts
 from ._tolerant import find_operation
 
@@ -542,8 +543,8 @@ def run_probe(
                 sent = http.request(facts.method, path, params=query, json=body)
                 content = sent.request.content
                 content_type = "application/json"
-        except httpx.HTTPError as exc:
-            reports.append(OperationReport(name, "failed", reason=f"{type(exc).__name__}"))
+        except (httpx.HTTPError, WillowError) as exc:  # e.g. refused credentials: every step says so
+            reports.append(OperationReport(name, "failed", reason=f"{type(exc).__name__}: {exc}"[:200]))
             continue
         if sent.status_code == 429:
             reports.append(OperationReport(name, "failed", 429, reason="rate limited; run again later"))
@@ -585,7 +586,13 @@ def probe(
 ) -> tuple[list[OperationReport], dict[str, Any]]:
     """Probe the tenant at ``base_url``; returns the reports and the proposed overrides patch."""
     from ._auth import ClientCredentials, ClientCredentialsAuth, Secret
-    from .testing._spec import load_spec, validator
+
+    try:
+        from .testing._spec import load_spec, validator
+    except ImportError as exc:  # openapi-core and the spec loader come with the testing extra
+        raise InvalidRequestError(
+            f"willow doctor needs: pip install 'willow-api[testing]' ({exc.name} missing)"
+        ) from None
 
     secret = Secret(client_secret)
     auth = ClientCredentialsAuth(ClientCredentials(client_id, secret, f"{base_url}/oauth2/token"))

@@ -21,15 +21,28 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 __all__ = [
     "DeviatingApp",
     "Deviation",
+    "Raw",
     "bare_array",
     "deviating",
     "drop_member",
     "enum_value",
+    "html",
+    "no_body",
     "rename_member",
     "status",
 ]
 
 API_ROOT = "/api/v3"
+
+
+@dataclass(frozen=True, slots=True)
+class Raw:
+    """A rewritten body sent as these exact bytes (not JSON-encoded), with this content type."""
+
+    content: bytes
+    content_type: str = ""
+
+
 Rewrite = Callable[[int, Any], tuple[int, Any]]
 
 
@@ -110,6 +123,17 @@ def status(method: str, path: str, code: int) -> Deviation:
     return Deviation(method, path, lambda _code, body: (code, body), f"HTTP {code}")
 
 
+def no_body(method: str, path: str, code: int) -> Deviation:
+    """Another 2xx status and no body at all (e.g. a create answered 201 or 204, empty)."""
+    return Deviation(method, path, lambda _code, _body: (code, Raw(b"")), f"HTTP {code}, no body")
+
+
+def html(method: str, path: str) -> Deviation:
+    """An HTML page with the same 2xx status, as a proxy or a login page would send."""
+    page = Raw(b"<!doctype html><html><body>Sign in</body></html>", "text/html; charset=utf-8")
+    return Deviation(method, path, lambda code, _body: (code, page), "HTML instead of JSON")
+
+
 def bare_array(method: str, path: str, key: str = "items") -> Deviation:
     """The envelope's ``key`` list alone, without the envelope."""
 
@@ -156,10 +180,17 @@ class DeviatingApp:
             code = int(begin["status"])
             headers = list(begin.get("headers", []))
             kind = dict(headers).get(b"content-type", b"")
-            if 200 <= code < 300 and body and b"json" in kind:
-                code, rewritten = found.rewrite(code, json.loads(body))
-                body = json.dumps(rewritten).encode()
-                headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
+            if 200 <= code < 300 and (not body or b"json" in kind):
+                code, rewritten = found.rewrite(code, json.loads(body) if body else None)
+                drop = {b"content-length"}
+                if isinstance(rewritten, Raw):
+                    body = rewritten.content
+                    drop.add(b"content-type")
+                else:
+                    body = json.dumps(rewritten).encode()
+                headers = [(k, v) for k, v in headers if k.lower() not in drop]
+                if isinstance(rewritten, Raw) and rewritten.content_type:
+                    headers.append((b"content-type", rewritten.content_type.encode()))
                 headers.append((b"content-length", str(len(body)).encode()))
             await send({**begin, "status": code, "headers": headers})
             await send({"type": "http.response.body", "body": body, "more_body": False})

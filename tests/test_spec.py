@@ -112,7 +112,34 @@ def test_every_provenance_note_is_well_formed() -> None:
     notes = [(p, n["x-willow-provenance"]) for p, n in _walk(SPEC) if "x-willow-provenance" in n]
     assert len(notes) > 60
     for where, note in notes:
-        assert note["source"] in {"src", "consumers", "inferred"}, where
+        assert note["source"] in {"pages", "src", "consumers", "inferred"}, where
+
+
+def test_every_operation_grades_its_request_and_response_evidence() -> None:
+    # The grades of the audit (06-spec-audit.md section 4); scripts/fidelity.py and the tolerant
+    # reader both read them.
+    for key, op in operations().items():
+        mark = op["x-willow-provenance"]
+        assert mark["request"] in {"F", "P", "S", "I"}, key
+        assert mark["response"] in {"F", "P", "S", "I"}, key
+    inferred = {key for key, op in operations().items() if op["x-willow-provenance"]["response"] == "I"}
+    assert len(inferred) == 20
+    assert "PUT /tickets" in inferred
+    assert "POST /time-series" not in inferred
+
+
+def test_time_series_twin_id_is_documented_as_dropped_by_the_server() -> None:
+    twin_id = SPEC["components"]["schemas"]["TimeSeriesWrite"]["properties"]["twinId"]
+    assert twin_id["x-willow-provenance"]["source"] == "src"
+    assert "dropped" in twin_id["description"]
+
+
+def test_filter_and_sort_fields_are_entity_property_names() -> None:
+    schemas = SPEC["components"]["schemas"]
+    for name in ("FilterSpecification", "SortSpecification"):
+        text = schemas[name]["properties"]["field"]["description"]
+        assert "entity" in text, name
+        assert "LastOccurredDate" in text, name
 
 
 def test_operations_missing_from_the_published_pages_say_so() -> None:

@@ -56,11 +56,13 @@ from ._throttle_backends import SqliteBackend as SqliteBackend
 from ._throttle_backends import ThrottleBackend as ThrottleBackend
 from ._throttle_transport import ThrottleError as ThrottleError
 from ._throttle_transport import ThrottleStats as ThrottleStats
+from ._tolerant import Accepted as Accepted
 
 __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
+    "Accepted",
     "AsyncPager",
     "AsyncRetryTransport",
     "AsyncThrottleTransport",

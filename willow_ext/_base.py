@@ -30,9 +30,11 @@ from ._errors import (
     excerpt,
     make_status_error,
 )
+from ._operations import OperationFacts
 from ._requests import base_url_for, checked_base_url
 from ._required import first_violation
 from ._retry import RETRY_POLICY_EXTENSION, RetryPolicy, RetryStats, enter_call_scope, exit_call_scope
+from ._tolerant import Accepted, accept_unparsed, find_operation, read_success
 
 __all__ = [
     "DEFAULT_ACCEPT",
@@ -47,6 +49,7 @@ __all__ = [
     "outcome",
     "policy_with_max_retries",
     "proxy_for",
+    "settings_from_env",
     "sync_record_response",
     "sync_retry_policy_hook",
 ]
@@ -98,8 +101,17 @@ def outcome(
     result: GeneratedResponse[Any] | None,
     parse_error: Exception | None,
     kind: type[Any] | tuple[type[Any], ...] | None = None,
+    *,
+    api_root: str = "",
+    reparse: Callable[[httpx.Response], Any] | None = None,
 ) -> Any:
-    """Decide a call's result from the raw final response (pure: no I/O)."""
+    """Decide a call's result from the raw final response (pure: no I/O).
+
+    Non-2xx: the typed status error. 2xx: strict where the spec is published, tolerant where it
+    guesses (``willow_ext._tolerant``): a write the server accepted is never turned into an error
+    (an :class:`Accepted` comes back instead), and a body that cannot be read is never turned into
+    a silently empty result. ``reparse`` runs the operation's generated parser on a normalised copy.
+    """
     if not seen:
         if parse_error is not None:
             raise parse_error
@@ -107,24 +119,73 @@ def outcome(
     raw = seen[-1]
     if not raw.is_success:
         raise make_status_error(raw) from parse_error
+    facts = find_operation(raw.request.method, raw.request.url.path, api_root=api_root)
+    parsed = result.parsed if result is not None else None
+    if facts is None:  # not one of the 43 (a newer server's operation, called through call())
+        return _checked(raw, parsed, parse_error, kind)
+    if parse_error is None and _plainly_documented(facts, raw) and (kind is None or isinstance(parsed, kind)):
+        violation = first_violation(parsed)
+        if violation is None:
+            return parsed  # the common case, decided without decoding the body a second time
+    reading = read_success(facts, raw)  # raises ResponseValidationError when it cannot be success
+    if isinstance(reading, Accepted):
+        return reading
+    if reading.changed:
+        if reparse is None:
+            return accept_unparsed(facts, raw, TypeError("the answer needs normalising and no parser was given"))
+        try:
+            parsed = reparse(reading.response)
+        except PARSE_ERRORS as exc:
+            return accept_unparsed(facts, raw, exc)
+    elif parse_error is not None:
+        return accept_unparsed(facts, raw, parse_error)
+    if kind is not None and not isinstance(parsed, kind):
+        return accept_unparsed(facts, raw, TypeError(f"not the documented {_kind_name(kind)}: {type(parsed).__name__}"))
+    violation = first_violation(parsed)
+    if violation is not None:
+        return accept_unparsed(facts, raw, ValueError(f"required field {violation}"))
+    return parsed
+
+
+def _kind_name(kind: type[Any] | tuple[type[Any], ...]) -> str:
+    return " or ".join(k.__name__ for k in kind) if isinstance(kind, tuple) else kind.__name__
+
+
+_OPENERS = {"array": b"[", "object": b"{"}
+
+
+def _plainly_documented(facts: OperationFacts, raw: httpx.Response) -> bool:
+    """A documented success status whose body opens with the documented top-level JSON shape (a
+    cheap look at the first byte: a bare array parsed as an envelope would read as an empty page)."""
+    if raw.status_code not in facts.success or raw.status_code in facts.no_body or facts.body != "json":
+        return False
+    if "html" in raw.headers.get("content-type", "").lower():
+        return False
+    opener = _OPENERS.get(facts.shape)
+    return opener is None or raw.content.lstrip()[:1] == opener
+
+
+def _checked(
+    raw: httpx.Response,
+    parsed: Any,
+    parse_error: Exception | None,
+    kind: type[Any] | tuple[type[Any], ...] | None,
+) -> Any:
+    """The strict reading for an operation the pinned spec does not know."""
+    where = f"{raw.request.method} {raw.request.url.path}"
     if parse_error is not None:
         raise ResponseValidationError(
-            f"{raw.request.method} {raw.request.url.path}: response does not match the spec "
-            f"({type(parse_error).__name__}: {parse_error})",
-            response=raw,
+            f"{where}: response does not match the spec ({type(parse_error).__name__}: {parse_error})", response=raw
         ) from parse_error
-    parsed = result.parsed if result is not None else None
     if kind is not None and not isinstance(parsed, kind):
         raise ResponseValidationError(
-            f"{raw.request.method} {raw.request.url.path}: HTTP {raw.status_code} body is not the documented "
-            f"{getattr(kind, '__name__', kind)} (got {type(parsed).__name__})",
+            f"{where}: HTTP {raw.status_code} body is not the documented {_kind_name(kind)} "
+            f"(got {type(parsed).__name__})",
             response=raw,
         )
     violation = first_violation(parsed)
     if violation is not None:
-        raise ResponseValidationError(
-            f"{raw.request.method} {raw.request.url.path}: required field {violation}", response=raw
-        )
+        raise ResponseValidationError(f"{where}: required field {violation}", response=raw)
     return parsed
 
 
@@ -142,7 +203,7 @@ def connection_error(exc: httpx.RequestError) -> APIConnectionError:
     return APIConnectionError(f"{where} failed: {type(exc).__name__}: {excerpt(str(exc))}", request=request)
 
 
-def _env(overrides: Mapping[str, Any]) -> dict[str, Any]:
+def settings_from_env(overrides: Mapping[str, Any]) -> dict[str, Any]:
     """Constructor arguments from WILLOW_* environment variables (explicit overrides win)."""
     values: dict[str, Any] = {}
     if os.environ.get("WILLOW_BASE_URL"):
@@ -199,7 +260,7 @@ class ClientBase:
     @classmethod
     def from_env(cls, **overrides: Any) -> Self:
         """Build from WILLOW_INSTANCE / WILLOW_BASE_URL, WILLOW_CLIENT_ID, WILLOW_CLIENT_SECRET."""
-        return cls(**_env(overrides))
+        return cls(**settings_from_env(overrides))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, client_id={self.credentials.client_id!r})"

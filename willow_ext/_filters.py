@@ -1,9 +1,25 @@
 """Build ``filterSpecifications`` / ``sortSpecifications`` without hand-writing dicts.
 
->>> where("type").equals("fault")
->>> where("priority").le(2, combine="Or")
->>> where("lastStatus").in_(["open", "new"])
->>> sort_by("occurredDate").desc()
+>>> where("Type").equals("fault")
+>>> where("Priority").le(2, combine="Or")
+>>> where("Status").in_(["open", "new"])
+>>> sort_by("LastOccurredDate").desc()
+
+Field names are the names of the service's *stored entity* properties, not the names in the
+response body (reference: [src] Willow.Batch ``FilterSpecificationDto.BuildFieldExpression`` on
+InsightCore's ``InsightEntity``; audit 06, N8/N9/A5). What is known:
+
+- Insights: the current status is ``Status`` (the response calls it ``lastStatus``; the response's
+  ``status`` is an obsolete mapping) and the last occurrence is ``LastOccurredDate`` (the response
+  calls it ``occurredDate``). Only these two entity names are in the evidence; that response
+  names such as ``type`` or ``priority`` also name entity properties is inferred, not verified.
+  The lookup is .NET ``Expression.Property``, which probably ignores case (inferred).
+- A filter whose field does not resolve is silently dropped (the results come back UNFILTERED), so
+  ``where("lastStatus")`` filters nothing. A sort field that does not resolve probably fails the
+  request with HTTP 500 (inferred), so ``sort_by("occurredDate")`` likely fails.
+- Events, tickets and the ticket-metadata lists: their entity names are not in any stored evidence.
+  Names that are also response fields (``name``, ``startTime``, ``createdDate`` ...) are the best
+  guess; check a filtered count against an unfiltered one before relying on a filter.
 
 The operator vocabulary is Willow.Batch's (reference: [src] ``FilterOperators``): no page of the
 published docs lists it, so the strings below are the source's, sent verbatim.
@@ -99,7 +115,12 @@ def _non_empty(values: Sequence[Any], operator: str) -> list[Any]:
 
 
 def where(*fields: str) -> FieldRef:
-    """A filter on one field, or on several at once (matched if any matches: ``where("name", "twinName")``)."""
+    """A filter on one entity property, or on several at once (matched if any matches).
+
+    ``fields`` are the service's entity property names, not response names: for insights use
+    ``Status`` (not ``lastStatus``) and ``LastOccurredDate`` (not ``occurredDate``). An unknown name
+    is silently ignored by the server, which then returns unfiltered results (see the module doc).
+    """
     if not fields or not all(isinstance(f, str) and f.strip() for f in fields):
         raise InvalidRequestError("where() needs at least one non-empty field name")
     return FieldRef(",".join(fields))
@@ -117,7 +138,11 @@ class SortRef:
 
 
 def sort_by(field: str) -> SortRef:
-    """A sort key; always send ``asc`` or ``desc`` (a null ``sort`` breaks the server's parser)."""
+    """A sort key on an entity property name (insights: ``LastOccurredDate``, not ``occurredDate``).
+
+    An unknown name probably fails the request with HTTP 500 (inferred from [src]). Always sends
+    ``asc`` or ``desc`` (a null ``sort`` breaks the server's parser).
+    """
     if not field.strip():
         raise InvalidRequestError("sort_by() needs a field name")
     return SortRef(field)

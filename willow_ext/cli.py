@@ -528,6 +528,24 @@ def demo() -> None:
     raise typer.Exit(run(out))
 
 
+# ------------------------------------------------------------------------------ doctor (issue 12)
+
+
+@app.command("doctor")
+def doctor(
+    report: Annotated[Path, typer.Option(help="Markdown report to write.")] = Path("willow-doctor.md"),
+    patch: Annotated[Path, typer.Option(help="Proposed overrides to write.")] = Path("willow-doctor-overrides.yaml"),
+) -> None:
+    """Check the tenant against the pinned spec with safe reads only (never writes); exit 1 if it differs."""
+    from willow_ext._probe import doctor as run_doctor
+
+    try:
+        code = run_doctor(report, patch, json_output=_state["json"], echo=lambda text: out.print(text, highlight=False))
+    except InvalidRequestError as exc:
+        _fail(EXIT_USAGE, str(exc))
+    raise typer.Exit(code)
+
+
 def main() -> None:
     app(args=hoist_global_flags(sys.argv[1:]), prog_name="willow")
 

@@ -7,6 +7,7 @@ argument type fails ``mypy --strict`` at the call site.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar, overload
@@ -27,9 +28,10 @@ N = TypeVar("N")
 class AsyncCaller:
     """Sends generated operations through one generated client and records the raw responses."""
 
-    def __init__(self, generated: GeneratedClient) -> None:
+    def __init__(self, generated: GeneratedClient, api_root: str = "") -> None:
         #: The generated package's client: pass it as ``client=`` to every generated operation.
         self.generated = generated
+        self._api_root = api_root
         # Per caller and per thread/task: the final raw response of the latest call.
         self._last_response: ContextVar[httpx.Response | None] = ContextVar("willow_last_response", default=None)
 
@@ -85,4 +87,12 @@ class AsyncCaller:
                 parse_error = exc
         if seen:
             self._last_response.set(seen[-1])
-        return outcome(seen, result, parse_error, kind)
+        return outcome(seen, result, parse_error, kind, api_root=self._api_root, reparse=self._reparser(operation))
+
+    def _reparser(self, operation: Callable[..., Any]) -> Callable[[httpx.Response], Any] | None:
+        """The generated module's own parser, for an answer normalised by tolerant reading."""
+        parse = getattr(sys.modules.get(operation.__module__), "_parse_response", None)
+        if parse is None:
+            return None
+        generated = self.generated
+        return lambda response: parse(client=generated, response=response)

@@ -145,7 +145,7 @@ class AsyncWillowClient(ClientBase):
         self.http_client = http_client
         #: The generated package's client, wired to the configured httpx client.
         self.generated = GeneratedClient(base_url=self.base_url).set_async_httpx_client(http_client)
-        self._caller = AsyncCaller(self.generated)
+        self._caller = AsyncCaller(self.generated, self.api_root)
         self.models = AsyncModels(self._caller)
         self.twins = AsyncTwins(self._caller)
         self.relationships = AsyncRelationships(self._caller)

@@ -146,7 +146,7 @@ class WillowClient(ClientBase):
         self.http_client = http_client
         #: The generated package's client, wired to the configured httpx client.
         self.generated = GeneratedClient(base_url=self.base_url).set_httpx_client(http_client)
-        self._caller = Caller(self.generated)
+        self._caller = Caller(self.generated, self.api_root)
         self.models = Models(self._caller)
         self.twins = Twins(self._caller)
         self.relationships = Relationships(self._caller)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from willow_ext._throttle import ThrottlePolicy
 
@@ -37,6 +39,7 @@ class LocalWillow:
         validate_responses: bool = True,
         host: str = "127.0.0.1",
         port: int = 0,
+        middleware: Callable[[ASGIApp], ASGIApp] | None = None,
     ) -> None:
         store = Store()
         if seed:
@@ -48,8 +51,9 @@ class LocalWillow:
             validate_requests=validate_requests,
             validate_responses=validate_responses,
         )
+        # ``middleware`` wraps the app on the wire only (e.g. planted deviations, testing/_deviations.py).
         self._config = uvicorn.Config(
-            self.app,
+            middleware(self.app) if middleware is not None else self.app,
             host=host,
             port=port,
             log_level="critical",

@@ -49,16 +49,42 @@ def iso(moment: dt.datetime) -> str:
 # ------------------------------------------------------------------------------ filter/sort
 
 
-def _field_value(item: Mapping[str, Any], name: str) -> Any:
+_UNRESOLVED = object()
+
+
+def _resolve(item: Mapping[str, Any], name: str) -> Any:
+    """The value at ``name``, or ``_UNRESOLVED`` when no such property exists."""
     # Willow.Batch resolves C# property names case-insensitively; dotted paths walk objects.
     value: Any = item
     for part in name.split("."):
         if not isinstance(value, Mapping):
-            return None
+            return _UNRESOLVED
         lowered = {key.lower(): key for key in value}
         key = lowered.get(part.lower())
-        value = value.get(key) if key is not None else None
+        if key is None:
+            return _UNRESOLVED
+        value = value[key]
     return value
+
+
+def _field_value(item: Mapping[str, Any], name: str) -> Any:
+    value = _resolve(item, name)
+    return None if value is _UNRESOLVED else value
+
+
+#: InsightCore filters and sorts the stored entity, not the DTO: the entity's ``Status`` is the
+#: DTO's ``lastStatus`` and ``LastOccurredDate`` its ``occurredDate`` (audit 06, N8). The DTO's
+#: obsolete ``status`` has no entity property of that meaning.
+_INSIGHT_DTO_TO_ENTITY = {"lastStatus": "status", "occurredDate": "lastOccurredDate"}
+
+
+def insight_entity(insight: Mapping[str, Any]) -> dict[str, Any]:
+    """An insight as InsightCore's filter and sort see it (entity property names)."""
+    view = {key: value for key, value in insight.items() if key not in ("status", *_INSIGHT_DTO_TO_ENTITY)}
+    for dto, entity in _INSIGHT_DTO_TO_ENTITY.items():
+        if dto in insight:
+            view[entity] = insight[dto]
+    return view
 
 
 def _compare(operator: str, actual: Any, expected: Any) -> bool:
@@ -99,9 +125,13 @@ def _compare(operator: str, actual: Any, expected: Any) -> bool:
     raise InvalidInputError(f"unsupported operator {operator!r}", {"operator": [f"'{operator}' is not supported"]})
 
 
-def matches_filters(item: Mapping[str, Any], filters: Sequence[Mapping[str, Any]]) -> bool:
+def matches_filters(
+    item: Mapping[str, Any], filters: Sequence[Mapping[str, Any]], *, unresolved_matches: bool = False
+) -> bool:
     """Willow.Batch semantics: each spec may name several comma-separated fields (OR-ed); specs
-    combine with AND unless a spec's filterConditionOperator says Or."""
+    combine with AND unless a spec's filterConditionOperator says Or. With ``unresolved_matches``,
+    a spec none of whose fields resolves is always-true, as Willow.Batch's BuildFieldExpression
+    makes it (audit 06, N9): the filter is silently dropped."""
     result: bool | None = None
     for spec in filters:
         operator = spec.get("operator")
@@ -113,7 +143,10 @@ def matches_filters(item: Mapping[str, Any], filters: Sequence[Mapping[str, Any]
         if value is None and operator not in ("isEmpty", "isNotEmpty", "isNull", "isNotNull"):
             raise InvalidInputError(f"operator {operator!r} needs a value", {"value": ["must not be null"]})
         names = [name.strip() for name in str(spec.get("field", "")).split(",") if name.strip()]
-        hit = any(_compare(str(operator), _field_value(item, name), value) for name in names)
+        if unresolved_matches and all(_resolve(item, name) is _UNRESOLVED for name in names):
+            hit = True
+        else:
+            hit = any(_compare(str(operator), _field_value(item, name), value) for name in names)
         combine = str(spec.get("filterConditionOperator") or "And").lower()
         result = hit if result is None else (result or hit if combine == "or" else result and hit)
     return True if result is None else result
@@ -422,11 +455,11 @@ class Store:
         with self.lock:
             for point in points:
                 self.points_received += 1
-                twin_id = (
-                    point.get("dtId") or point.get("twinId") or self.external_ids.get(str(point.get("externalId")))
-                )
+                # The source's IncomingTelemetry has no TwinId: a point named only by `twinId` (as in the
+                # published sample) is dropped like one with neither dtId nor externalId (audit 06, N7).
+                twin_id = point.get("dtId") or self.external_ids.get(str(point.get("externalId")))
                 if not twin_id:
-                    self.points_dropped += 1  # like the source: neither dtId nor externalId -> dropped silently
+                    self.points_dropped += 1  # like the source: dropped silently, the call still answers 202
                     continue
                 stamp = parse_instant(point["sourceTimestamp"])
                 stored = {
@@ -501,19 +534,26 @@ class Store:
         for insight in everything:
             if insight.get("scenarioId") is not None:
                 children.setdefault(insight["scenarioId"], []).append(insight)
+
         # Filtering applies to parents and children: a matching parent brings all its children,
         # a matching child brings its parent (docs, POST /insights).
+        # Filters and sorts name entity properties (insight_entity), not the DTO's.
+        def hit(insight: Mapping[str, Any]) -> bool:
+            return matches_filters(insight_entity(insight), filters, unresolved_matches=True)
+
         selected: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
         for root in roots:
             kids = children.get(root["id"], [])
-            if not filters or matches_filters(root, filters):
+            if not filters or hit(root):
                 selected.append((root, kids))
             else:
-                matching = [kid for kid in kids if matches_filters(kid, filters)]
+                matching = [kid for kid in kids if hit(kid)]
                 if matching:
                     selected.append((root, matching))
-        order = sort_items([root for root, _ in selected], request.get("sortSpecifications") or [])
         by_id = {root["id"]: kids for root, kids in selected}
+        roots_by_id = {root["id"]: root for root, _ in selected}
+        views = sort_items([insight_entity(root) for root, _ in selected], request.get("sortSpecifications") or [])
+        order = [roots_by_id[view["id"]] for view in views]
         before, after, total, window = batch_page(order, request, default_size=10)
         items: list[dict[str, Any]] = []
         for root in window:
@@ -588,7 +628,7 @@ class Store:
         if (request.get("pageSize") or 0) > 1000:
             raise InvalidInputError("pageSize must not exceed 1000", {"pageSize": ["maximum is 1000"]})
         before, after, total, window = batch_page(chosen, request, default_size=100)
-        return {"before": before, "after": after, "total": total, "items": window}
+        return {"before": before, "after": after, "total": total, "items": [_ticket_view(t) for t in window]}
 
     def create_ticket(self, request: Mapping[str, Any]) -> dict[str, Any]:
         if not request.get("summary"):
@@ -602,12 +642,12 @@ class Store:
         }
         with self.lock:
             self.tickets[ticket["id"]] = ticket
-        return dict(ticket)
+        return _ticket_view(ticket)
 
     def get_ticket(self, ticket_id: str) -> dict[str, Any]:
         if ticket_id not in self.tickets:
             raise MissingError(f"Ticket {ticket_id} not found")
-        return dict(self.tickets[ticket_id])
+        return _ticket_view(self.tickets[ticket_id])
 
     def patch_ticket(self, ticket_id: str, operations: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         with self.lock:
@@ -616,7 +656,7 @@ class Store:
                 raise MissingError(f"Ticket {ticket_id} not found")
             _apply_replace(ticket, operations, updatable=_TICKET_UPDATABLE)
             ticket["updatedDate"] = iso(self.clock())
-            return dict(ticket)
+            return _ticket_view(ticket)
 
     def attachment(self, ticket_id: str, attachment_id: str) -> tuple[bytes, str]:
         found = self.attachments.get((ticket_id, attachment_id))
@@ -646,6 +686,36 @@ class Store:
                 raise MissingError(f"{kind} {item_id} not found")
             _apply_replace(item, operations, updatable={"name", "categoryId"})
             return dict(item)
+
+
+#: What the store keeps about a ticket but the spec's Ticket does not declare (the published page is
+#: cut after ``description``): the request-only members of CreateTicketRequest and the store's own
+#: timestamps. Answers leave them out, so they hold only what the spec promises (plus anything a test
+#: plants directly in the store, to exercise unknown members).
+_TICKET_UNDECLARED = frozenset(
+    {
+        "cause",
+        "solution",
+        "twinId",
+        "notes",
+        "latitude",
+        "longitude",
+        "insightName",
+        "diagnostics",
+        "assigneeType",
+        "externalCreatedDate",
+        "externalUpdatedDate",
+        "externalId",
+        "extendableSearchablePropertyKeys",
+        "recommendations",
+        "createdDate",
+        "updatedDate",
+    }
+)
+
+
+def _ticket_view(ticket: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in ticket.items() if key not in _TICKET_UNDECLARED}
 
 
 _TICKET_UPDATABLE = {

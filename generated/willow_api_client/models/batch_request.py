@@ -25,7 +25,8 @@ class BatchRequest:
         sort_specifications (list[SortSpecification] | Unset):
         filter_specifications (list[FilterSpecification] | Unset):
         page (int | None | Unset): One-based page number.
-        page_size (int | None | Unset):
+        page_size (int | None | Unset): Items per page. Tickets: maximum 1000 (published description); insights: default
+            10 (published description). In [src] an omitted pageSize means no limit.
     """
 
     sort_specifications: list[SortSpecification] | Unset = UNSET

@@ -19,7 +19,10 @@ class FilterSpecification:
     """
     Attributes:
         operator (FilterOperator | str):
-        field (str | Unset):
+        field (str | Unset): The name of a property of the service's stored entity, not of the response body. Insights:
+            `Status` (the current status, exposed as `lastStatus`) and `LastOccurredDate` (exposed as `occurredDate`); other
+            entity names are not in the evidence. Several names separated by commas match if any matches. A name that does
+            not resolve is silently ignored (the filter becomes always-true: unfiltered results).
         value (Any | Unset): String, number, boolean, or a non-empty array for in / notin / containedIn.
         filter_condition_operator (Any | Unset): How this filter combines with the others (`And` / `Or`).
     """

@@ -17,7 +17,8 @@ T = TypeVar("T", bound="SortSpecification")
 class SortSpecification:
     """
     Attributes:
-        field (str):
+        field (str): The name of a property of the service's stored entity, not of the response body (insights:
+            `LastOccurredDate`, not `occurredDate`). A name that does not resolve probably fails the request with 500.
         sort (None | str | Unset): `asc` or `desc`.
         is_sort_descending (bool | Unset):
     """

@@ -28,7 +28,10 @@ class TimeSeriesWrite:
         scalar_value (float | OpenObject): The trended value.
         dt_id (None | str | Unset): Id of the twin. One of dtId or externalId is needed (the server drops items with
             neither).
-        twin_id (None | str | Unset): Id of the twin, as spelled in the published request sample.
+        twin_id (None | str | Unset): Do not send. The published sample spells the twin id `twinId` ("dtId (aka
+            twinId)"), but the server's IncomingTelemetry has no such property: a point identified only by `twinId` is
+            dropped and the call still answers 202. Use `dtId`. willow_ext never sends a point identified only by `twinId`
+            (see the README, "Time-series writes").
         external_id (None | str | Unset):  Example: PNTC4Jm8vXy7bWq9rT5sHkLz2p.
         latitude (float | None | Unset):
         longitude (float | None | Unset):

@@ -10,18 +10,27 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.digital_twin_relationship import DigitalTwinRelationship
 from ...models.problem_details import ProblemDetails
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     twin_id: str,
+    *,
+    relationship_name: str | Unset = UNSET,
 ) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    params["relationshipName"] = relationship_name
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/twins/{twin_id}/relationships/outgoing".format(
             twin_id=quote(str(twin_id), safe=""),
         ),
+        "params": params,
     }
 
     return _kwargs
@@ -81,11 +90,13 @@ def sync_detailed(
     twin_id: str,
     *,
     client: AuthenticatedClient | Client,
+    relationship_name: str | Unset = UNSET,
 ) -> Response[Any | ProblemDetails | list[DigitalTwinRelationship] | str]:
     """List outgoing relationships for a twin
 
     Args:
         twin_id (str):
+        relationship_name (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -97,6 +108,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         twin_id=twin_id,
+        relationship_name=relationship_name,
     )
 
     response = client.get_httpx_client().request(
@@ -110,11 +122,13 @@ def sync(
     twin_id: str,
     *,
     client: AuthenticatedClient | Client,
+    relationship_name: str | Unset = UNSET,
 ) -> Any | ProblemDetails | list[DigitalTwinRelationship] | str | None:
     """List outgoing relationships for a twin
 
     Args:
         twin_id (str):
+        relationship_name (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -127,6 +141,7 @@ def sync(
     return sync_detailed(
         twin_id=twin_id,
         client=client,
+        relationship_name=relationship_name,
     ).parsed
 
 
@@ -134,11 +149,13 @@ async def asyncio_detailed(
     twin_id: str,
     *,
     client: AuthenticatedClient | Client,
+    relationship_name: str | Unset = UNSET,
 ) -> Response[Any | ProblemDetails | list[DigitalTwinRelationship] | str]:
     """List outgoing relationships for a twin
 
     Args:
         twin_id (str):
+        relationship_name (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -150,6 +167,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         twin_id=twin_id,
+        relationship_name=relationship_name,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -161,11 +179,13 @@ async def asyncio(
     twin_id: str,
     *,
     client: AuthenticatedClient | Client,
+    relationship_name: str | Unset = UNSET,
 ) -> Any | ProblemDetails | list[DigitalTwinRelationship] | str | None:
     """List outgoing relationships for a twin
 
     Args:
         twin_id (str):
+        relationship_name (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -179,5 +199,6 @@ async def asyncio(
         await asyncio_detailed(
             twin_id=twin_id,
             client=client,
+            relationship_name=relationship_name,
         )
     ).parsed

@@ -10,18 +10,30 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.problem_details import ProblemDetails
 from ...models.ticket import Ticket
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     ticket_id: str,
+    *,
+    include_attachments: bool | Unset = False,
+    include_comments: bool | Unset = False,
 ) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    params["includeAttachments"] = include_attachments
+
+    params["includeComments"] = include_comments
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/tickets/{ticket_id}".format(
             ticket_id=quote(str(ticket_id), safe=""),
         ),
+        "params": params,
     }
 
     return _kwargs
@@ -70,11 +82,15 @@ def sync_detailed(
     ticket_id: str,
     *,
     client: AuthenticatedClient | Client,
+    include_attachments: bool | Unset = False,
+    include_comments: bool | Unset = False,
 ) -> Response[Any | ProblemDetails | Ticket]:
     """Retrieves a ticket by its Id.
 
     Args:
         ticket_id (str):
+        include_attachments (bool | Unset):  Default: False.
+        include_comments (bool | Unset):  Default: False.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -86,6 +102,8 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         ticket_id=ticket_id,
+        include_attachments=include_attachments,
+        include_comments=include_comments,
     )
 
     response = client.get_httpx_client().request(
@@ -99,11 +117,15 @@ def sync(
     ticket_id: str,
     *,
     client: AuthenticatedClient | Client,
+    include_attachments: bool | Unset = False,
+    include_comments: bool | Unset = False,
 ) -> Any | ProblemDetails | Ticket | None:
     """Retrieves a ticket by its Id.
 
     Args:
         ticket_id (str):
+        include_attachments (bool | Unset):  Default: False.
+        include_comments (bool | Unset):  Default: False.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -116,6 +138,8 @@ def sync(
     return sync_detailed(
         ticket_id=ticket_id,
         client=client,
+        include_attachments=include_attachments,
+        include_comments=include_comments,
     ).parsed
 
 
@@ -123,11 +147,15 @@ async def asyncio_detailed(
     ticket_id: str,
     *,
     client: AuthenticatedClient | Client,
+    include_attachments: bool | Unset = False,
+    include_comments: bool | Unset = False,
 ) -> Response[Any | ProblemDetails | Ticket]:
     """Retrieves a ticket by its Id.
 
     Args:
         ticket_id (str):
+        include_attachments (bool | Unset):  Default: False.
+        include_comments (bool | Unset):  Default: False.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -139,6 +167,8 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         ticket_id=ticket_id,
+        include_attachments=include_attachments,
+        include_comments=include_comments,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -150,11 +180,15 @@ async def asyncio(
     ticket_id: str,
     *,
     client: AuthenticatedClient | Client,
+    include_attachments: bool | Unset = False,
+    include_comments: bool | Unset = False,
 ) -> Any | ProblemDetails | Ticket | None:
     """Retrieves a ticket by its Id.
 
     Args:
         ticket_id (str):
+        include_attachments (bool | Unset):  Default: False.
+        include_comments (bool | Unset):  Default: False.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -168,5 +202,7 @@ async def asyncio(
         await asyncio_detailed(
             ticket_id=ticket_id,
             client=client,
+            include_attachments=include_attachments,
+            include_comments=include_comments,
         )
     ).parsed

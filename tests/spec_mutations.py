@@ -28,7 +28,7 @@ Mutation = Callable[[Doc], None]
 
 @cache
 def _pinned() -> Doc:
-    doc: Doc = yaml.load(SPEC.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    doc: Doc = yaml.safe_load(SPEC.read_text())
     return doc
 
 
@@ -233,10 +233,15 @@ CASES: list[Case] = [
     # --- the four the issue names
     Case("response status 200 -> 201", _rename_status("get", "/twins/{id}", "200", "201"), True, "response"),
     Case(
-        "request maxLength tightened 256 -> 64", _set(_summary, maxLength=64), True, "request",
+        "request maxLength tightened 256 -> 64",
+        _set(_summary, maxLength=64),
+        True,
+        "request",
         base=_set(_summary, maxLength=256),
-    ),  # fmt: skip
-    Case("response field required -> optional (Twin.modelId)", _required("Twin", "modelId", on=False), True, "response"),
+    ),
+    Case(
+        "response field required -> optional (Twin.modelId)", _required("Twin", "modelId", on=False), True, "response"
+    ),
     Case(
         "new required response field",
         _add_field("Model", "version", {"type": "integer"}, required=True),
@@ -245,16 +250,27 @@ CASES: list[Case] = [
     ),
     # --- request side
     Case(
-        "request maxLength loosened 64 -> 256", _set(_summary, maxLength=256), False, "request",
+        "request maxLength loosened 64 -> 256",
+        _set(_summary, maxLength=256),
+        False,
+        "request",
         base=_set(_summary, maxLength=64),
-    ),  # fmt: skip
+    ),
     Case("request maxLength added", _set(_summary, maxLength=80), True, "request"),
     Case(
-        "request maxLength removed", _unset(_summary, "maxLength"), False, "request",
+        "request maxLength removed",
+        _unset(_summary, "maxLength"),
+        False,
+        "request",
         base=_set(_summary, maxLength=80),
-    ),  # fmt: skip
+    ),
     Case("request minimum raised", _set(_prop_of("GetTwinsRequest", "pageSize"), minimum=10), True, "request"),
-    Case("request pattern added", _set(_prop_of("TokenRequest", "grant_type"), pattern="^client_credentials$"), True, "request"),
+    Case(
+        "request pattern added",
+        _set(_prop_of("TokenRequest", "grant_type"), pattern="^client_credentials$"),
+        True,
+        "request",
+    ),
     Case(
         "new required request field",
         _add_field("TimeSeriesWrite", "unit", {"type": "string"}, required=True),
@@ -270,36 +286,80 @@ CASES: list[Case] = [
     Case("request field removed", _remove_field("CreateTicketRequest", "notes"), True, "request"),
     Case("request field optional -> required", _required("CreateTicketRequest", "summary", on=True), True, "request"),
     Case("request field required -> optional", _required("TimeSeriesWrite", "connectorId", on=False), False, "request"),
-    Case("request field type integer -> string", _set(_prop_of("GetTwinsRequest", "pageSize"), type="string"), True, "request"),
-    Case("request field no longer nullable", _set(_prop_of("GetTwinsRequest", "continuationToken"), nullable=False), True, "request"),
-    Case("request field becomes nullable", _set(_prop_of("TimeSeriesWrite", "connectorId"), nullable=True), False, "request"),
+    Case(
+        "request field type integer -> string",
+        _set(_prop_of("GetTwinsRequest", "pageSize"), type="string"),
+        True,
+        "request",
+    ),
+    Case(
+        "request field no longer nullable",
+        _set(_prop_of("GetTwinsRequest", "continuationToken"), nullable=False),
+        True,
+        "request",
+    ),
+    Case(
+        "request field becomes nullable",
+        _set(_prop_of("TimeSeriesWrite", "connectorId"), nullable=True),
+        False,
+        "request",
+    ),
     Case("request enum value removed", _enum("FilterOperator", remove="like"), True, "request"),
     Case("request enum value added", _enum("FilterOperator", add="between"), False, "request"),
-    Case("new required query parameter", _add_param("get", "/models", _param("tenant", required=True)), True, "request"),
-    Case("new optional query parameter", _add_param("get", "/models", _param("search", required=False)), False, "request"),
-    Case("query parameter removed", _remove_param("get", "/models", "includeModelDefinitions"), True, "request"),
-    Case("query parameter optional -> required", _set(_param_named("get", "/models", "rootModel"), required=True), True, "request"),
-    Case("shared parameter type integer -> string", _set(_shared_param("TimeSeriesPageSize"), type="string"), True, "request"),
     Case(
-        "shared parameter maximum lowered", _set(_shared_param("TimeSeriesPageSize"), maximum=100), True, "request",
+        "new required query parameter", _add_param("get", "/models", _param("tenant", required=True)), True, "request"
+    ),
+    Case(
+        "new optional query parameter", _add_param("get", "/models", _param("search", required=False)), False, "request"
+    ),
+    Case("query parameter removed", _remove_param("get", "/models", "includeModelDefinitions"), True, "request"),
+    Case(
+        "query parameter optional -> required",
+        _set(_param_named("get", "/models", "rootModel"), required=True),
+        True,
+        "request",
+    ),
+    Case(
+        "shared parameter type integer -> string",
+        _set(_shared_param("TimeSeriesPageSize"), type="string"),
+        True,
+        "request",
+    ),
+    Case(
+        "shared parameter maximum lowered",
+        _set(_shared_param("TimeSeriesPageSize"), maximum=100),
+        True,
+        "request",
         base=_set(_shared_param("TimeSeriesPageSize"), maximum=1000),
-    ),  # fmt: skip
+    ),
     Case("request body optional -> required", _body_required(True), True, "request", base=_body_required(False)),
     Case("request body required -> optional", _body_required(False), False, "request", base=_body_required(True)),
     Case("request media type replaced", _token_media_to_json, True, "request"),
     # --- response side
     Case("response field removed", _remove_field("Model", "uploadTime"), True, "response"),
     Case("response field optional -> required", _required("Model", "displayName", on=True), False, "response"),
-    Case("new optional response field", _add_field("TwinPage", "totalCount", {"type": "integer"}, required=False), False, "response"),
-    Case("response field type integer -> string", _set(_prop_of("Insight", "priority"), type="string"), True, "response"),
+    Case(
+        "new optional response field",
+        _add_field("TwinPage", "totalCount", {"type": "integer"}, required=False),
+        False,
+        "response",
+    ),
+    Case(
+        "response field type integer -> string", _set(_prop_of("Insight", "priority"), type="string"), True, "response"
+    ),
     Case("response field becomes nullable", _set(_prop_of("Model", "id"), nullable=True), True, "response"),
-    Case("response field no longer nullable", _set(_prop_of("Model", "displayName"), nullable=False), False, "response"),
+    Case(
+        "response field no longer nullable", _set(_prop_of("Model", "displayName"), nullable=False), False, "response"
+    ),
     Case("response maxLength added", _set(_prop_of("Model", "id"), maxLength=64), False, "response"),
     Case("response enum value added (closed enum)", _enum("InsightStatus", add="archived"), True, "response"),
     Case(
-        "response enum value added (open enums)", _enum("InsightStatus", add="archived"), False, "response",
+        "response enum value added (open enums)",
+        _enum("InsightStatus", add="archived"),
+        False,
+        "response",
         open_enums=True,
-    ),  # fmt: skip
+    ),
     Case("response enum value removed", _enum("InsightStatus", remove="deleted"), False, "response"),
     Case("response success status added", _add_success_status, False, "response"),
     Case("response error status removed", _remove_error_status, False, "response"),

@@ -46,5 +46,5 @@ def test_the_model_id_case_names_the_field_and_both_sides() -> None:
 
 
 def test_identical_documents_have_no_changes() -> None:
-    old, new = documents(CASES[0])
+    old, _ = documents(CASES[0])
     assert diff_specs(old, old) == []

@@ -288,7 +288,10 @@ def release_summary(changes: list[SpecChange], version: str, today: str) -> tupl
         "",
         "## Changelog draft",
         "",
-        entry,
+        "```markdown",
+        entry.rstrip("\n"),
+        "```",
+        "",
     ]
     return "\n".join(parts), new_version, entry
 

@@ -1,7 +1,8 @@
 """Run spec differs over the mutation corpus (tests/spec_mutations.py) and score their verdicts.
 
     python -m bench.spec_differs                        our differ only
-    python -m bench.spec_differs --optic PATH/optic     also @useoptic/optic (`optic diff A B --check`)
+    python -m bench.spec_differs --optic PATH/optic [--raw-dir DIR]
+                                                        also @useoptic/optic (`optic diff A B --check`)
 
 A verdict is (breaking?, the sides that decide it), scored exactly as tests/test_spec_diff_corpus.py
 scores ours. Optic is not a project dependency (see README "Choices"); install it into a scratch
@@ -27,7 +28,7 @@ from willow_ext._spec_diff import diff_specs
 
 Verdict = tuple[bool, frozenset[str]]
 
-_SECTION = re.compile(r"^\s*- (request|response \S+):")
+_SECTION = re.compile(r"^\s*- (request|response \S+|(?:query|path|header|cookie) parameter \S+):")
 _OPERATION = re.compile(r"^[x✔] (GET|PUT|POST|DELETE|PATCH|HEAD|OPTIONS|TRACE) ")
 _BREAKING = re.compile(r"^\s*x \[")
 
@@ -48,18 +49,28 @@ def ours(case: Case, _: Path) -> Verdict:
 
 
 def optic_verdict(output: str) -> Verdict:
-    """Optic's text report: `x [rule]` lines are breaking, nested under `- request:` / `- response N:`
-    or directly under an operation (a whole operation added/removed)."""
+    """Optic's text report: `x [rule]` lines are breaking, nested under `- request:`, `- response N:`
+    or `- query parameter P:` (request side), or under a whole operation added or removed."""
     side = "operation"
+    whole_operation = False
     breaking: set[str] = set()
     changed: set[str] = set()
     for line in output.splitlines():
         if _OPERATION.match(line):
             side = "operation"
-            if line.rstrip().endswith(("removed", "added")):
+            whole_operation = line.rstrip().endswith(("removed", "added"))
+            if whole_operation:
                 changed.add("operation")
+        elif whole_operation:
+            if _BREAKING.match(line):
+                breaking.add("operation")
         elif section := _SECTION.match(line):
-            side = section.group(1).split()[0]
+            side = (
+                "request"
+                if section.group(1).startswith(("request", "query", "path", "header", "cookie"))
+                else "response"
+            )
+            changed.add(side)
         elif _BREAKING.match(line):
             breaking.add(side)
         elif line.strip().startswith("- ") and ":" in line:
@@ -67,16 +78,22 @@ def optic_verdict(output: str) -> Verdict:
     return bool(breaking), frozenset(breaking or changed)
 
 
-def optic(binary: Path) -> Callable[[Case, Path], Verdict]:
+def optic(binary: Path, raw_dir: Path) -> Callable[[Case, Path], Verdict]:
+    """Runs optic once per case; its raw report is kept in ``raw_dir`` and reused on later runs."""
+    raw_dir.mkdir(parents=True, exist_ok=True)
+
     def run(case: Case, work: Path) -> Verdict:
-        old, new = documents(case)
-        for name, doc in (("old.yaml", old), ("new.yaml", new)):
-            (work / name).write_text(yaml.dump(doc, Dumper=_NoAliases, sort_keys=False))
-        result = subprocess.run(
-            [str(binary), "diff", "old.yaml", "new.yaml", "--check"],
-            cwd=work, capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
-        return optic_verdict(result.stdout + result.stderr)
+        raw = raw_dir / f"{CASES.index(case):02d}.txt"
+        if not raw.exists():
+            old, new = documents(case)
+            for name, doc in (("old.yaml", old), ("new.yaml", new)):
+                (work / name).write_text(yaml.dump(doc, Dumper=_NoAliases, sort_keys=False))
+            result = subprocess.run(
+                [str(binary), "diff", "old.yaml", "new.yaml", "--check"],
+                cwd=work, capture_output=True, text=True, timeout=300,
+            )  # fmt: skip
+            raw.write_text(result.stdout + result.stderr)
+        return optic_verdict(raw.read_text())
 
     return run
 
@@ -89,7 +106,12 @@ def score(name: str, differ: Callable[[Case, Path], Verdict], jobs: int) -> list
     with ThreadPoolExecutor(jobs) as pool:
         results = list(pool.map(one, CASES))
     right = [case for case, got in results if got == expected(case)]
-    lines = [f"### {name}: {len(right)}/{len(CASES)} correct", ""]
+    verdicts = [case for case, got in results if got[0] == case.breaking]
+    lines = [
+        f"### {name}: {len(right)}/{len(CASES)} correct (verdict and side); "
+        f"breaking-or-not right in {len(verdicts)}/{len(CASES)}",
+        "",
+    ]
     for case, got in results:
         if got != expected(case):
             want = expected(case)
@@ -108,10 +130,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--optic", type=Path, help="path to an installed optic binary (npm @useoptic/optic)")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--raw-dir", type=Path, help="keep optic's reports here and reuse them on later runs")
     args = parser.parse_args()
     report = score("willow_ext._spec_diff", ours, 1)
     if args.optic:
-        report += ["", *score("@useoptic/optic", optic(args.optic), args.jobs)]
+        with tempfile.TemporaryDirectory(prefix="optic-reports-") as scratch:
+            raw_dir = args.raw_dir or Path(scratch)
+            report += ["", *score("@useoptic/optic", optic(args.optic, raw_dir), args.jobs)]
     print("\n".join(report))
     sys.exit(0)
 

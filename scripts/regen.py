@@ -343,7 +343,7 @@ def run(argv: list[str]) -> int:
         changes = spec_changes(old_doc, new_doc)
         print(format_changes(changes))
         release = release_summary(changes, current_version(), datetime.date.today().isoformat())
-        print(release[0])
+        print("\n## Version" + release[0].split("\n## Version", 1)[1])  # the changes were printed just above
         new_bytes = text.encode()
 
     with tempfile.TemporaryDirectory(prefix="willow-generated-") as tmp:

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import argparse
 import copy
+import datetime
 import filecmp
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +32,8 @@ from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # for willow_ext._spec_diff, importable without an install
 
-from willow_ext._spec_diff import diff_specs, format_changes  # noqa: E402
+from willow_ext._spec_diff import SpecChange, diff_specs, format_changes, format_markdown  # noqa: E402
+from willow_ext._spec_semver import bump_version, changelog_entry, insert_changelog_entry, propose_bump  # noqa: E402
 
 PUBLISHED_URL = "https://developers.willowinc.com/_bundle/openapi/@v3/willow-api.yaml"
 SPEC = ROOT / "openapi" / "willow-api.yaml"
@@ -44,6 +48,8 @@ HEADER = (
     "# Regenerate with: scripts/regen.sh --offline   (see generator-config.yaml, openapi/overrides.yaml)\n"
 )
 MAX_SPEC_BYTES = 20 * 1024 * 1024
+PYPROJECT = ROOT / "pyproject.toml"
+CHANGELOG = ROOT / "CHANGELOG.md"
 
 
 class RegenError(Exception):
@@ -253,6 +259,53 @@ def install(fresh_tree: Path, new_spec: bytes | None) -> None:
     shutil.rmtree(backup, ignore_errors=True)
 
 
+# ----------------------------------------------------------------------------- change summary and version
+
+
+def spec_changes(old_doc: dict[str, Any], new_doc: dict[str, Any]) -> list[SpecChange]:
+    """The diff, judged as the generated client sees it (open enums when the overrides open them)."""
+    overrides = yaml.safe_load(OVERRIDES.read_text()) or {}
+    return diff_specs(old_doc, new_doc, open_enums=bool(overrides.get("open_enums")))
+
+
+def current_version() -> str:
+    return str(tomllib.loads(PYPROJECT.read_text())["project"]["version"])
+
+
+def release_summary(changes: list[SpecChange], version: str, today: str) -> tuple[str, str | None, str | None]:
+    """(Markdown report, proposed version, changelog entry) for a set of spec changes."""
+    bump = propose_bump(changes)
+    parts = ["## API spec changes", "", format_markdown(changes)]
+    if bump is None:
+        parts += ["## Version", "", f"No client-relevant change: version stays {version}.", ""]
+        return "\n".join(parts), None, None
+    new_version = bump_version(version, bump)
+    entry = changelog_entry(changes, new_version, today)
+    parts += [
+        "## Version",
+        "",
+        f"Proposed bump: **{bump}** ({version} -> {new_version}).",
+        "",
+        "## Changelog draft",
+        "",
+        "```markdown",
+        entry.rstrip("\n"),
+        "```",
+        "",
+    ]
+    return "\n".join(parts), new_version, entry
+
+
+def apply_version(new_version: str, entry: str) -> None:
+    """Write the proposed version into pyproject.toml and the entry into CHANGELOG.md."""
+    text = PYPROJECT.read_text()
+    updated, count = re.subn(r'(?m)^version = "[^"]*"$', f'version = "{new_version}"', text, count=1)
+    if count != 1:
+        raise RegenError("pyproject.toml has no top-level 'version = \"...\"' line")
+    PYPROJECT.write_text(updated)
+    CHANGELOG.write_text(insert_changelog_entry(CHANGELOG.read_text(), entry))
+
+
 # ----------------------------------------------------------------------------- main
 
 
@@ -265,7 +318,18 @@ def run(argv: list[str]) -> int:
         help="where to download the spec (default: $WILLOW_SPEC_URL or the published bundle)",
     )
     parser.add_argument("--check", action="store_true", help="fail if generated/ is not exactly what the spec produces")
+    parser.add_argument(
+        "--summary-out",
+        type=Path,
+        help="write the change summary, proposed version bump and changelog draft (Markdown) to this file",
+    )
+    parser.add_argument(
+        "--apply-version",
+        action="store_true",
+        help="also write the proposed version into pyproject.toml and the drafted entry into CHANGELOG.md",
+    )
     args = parser.parse_args(argv)
+    release: tuple[str, str | None, str | None] | None = None
 
     pinned_bytes = SPEC.read_bytes()
     if args.offline or args.check:
@@ -276,7 +340,10 @@ def run(argv: list[str]) -> int:
         text = fetch(args.url)
         new_doc = parse_and_validate(text, args.url)
         old_doc = yaml.safe_load(pinned_bytes)
-        print(format_changes(diff_specs(old_doc, new_doc)))
+        changes = spec_changes(old_doc, new_doc)
+        print(format_changes(changes))
+        release = release_summary(changes, current_version(), datetime.date.today().isoformat())
+        print("\n## Version" + release[0].split("\n## Version", 1)[1])  # the changes were printed just above
         new_bytes = text.encode()
 
     with tempfile.TemporaryDirectory(prefix="willow-generated-") as tmp:
@@ -292,6 +359,14 @@ def run(argv: list[str]) -> int:
             return 0
         # Everything succeeded: only now touch the repository.
         install(fresh, new_bytes if new_bytes != pinned_bytes else None)
+    if release is not None:
+        report, new_version, entry = release
+        if args.summary_out:
+            args.summary_out.parent.mkdir(parents=True, exist_ok=True)
+            args.summary_out.write_text(report)
+        if args.apply_version and new_version and entry:
+            apply_version(new_version, entry)
+            print(f"Version set to {new_version}; CHANGELOG.md has the drafted entry.")
     count = sum(1 for _ in _python_files(GENERATED))
     print(f"Regenerated generated/{PACKAGE} ({count} Python files)")
     return 0

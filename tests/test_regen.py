@@ -10,6 +10,7 @@ import http.server
 import shutil
 import subprocess
 import threading
+import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-COPIED = ["scripts", "openapi", "generator-config.yaml", "generated", "willow_ext"]
+COPIED = ["scripts", "openapi", "generator-config.yaml", "generated", "willow_ext", "pyproject.toml", "CHANGELOG.md"]
 
 
 @pytest.fixture(scope="module")
@@ -140,8 +141,15 @@ def test_download_shows_the_change_summary_then_replaces_spec_and_regenerates(re
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "+ POST /twins/search: operation added" in out
-    assert "- Twin.lastUpdateTime: field removed  [BREAKING]" in out
-    assert "~ Event.eventTypeId: type integer -> string  [BREAKING]" in out
+    # Twin and Event are both sent and received: each side is judged on its own.
+    assert "- Twin.lastUpdateTime: field removed (request)  [BREAKING]" in out
+    assert "- Twin.lastUpdateTime: field removed (response)  [BREAKING]" in out
+    assert "~ Event.eventTypeId: type integer -> string (response)  [BREAKING]" in out
+    version = tomllib.loads((repo / "pyproject.toml").read_text())["project"]["version"]
+    major = f"{int(version.split('.')[0]) + 1}.0.0"
+    assert f"Proposed bump: **major** ({version} -> {major})." in out
+    assert f"## [{major}] - " in out  # the changelog draft; nothing is written without --apply-version
+    assert major not in (repo / "pyproject.toml").read_text() + (repo / "CHANGELOG.md").read_text()
     assert (repo / "openapi" / "willow-api.yaml").read_bytes() == body
     assert (repo / "generated" / "willow_api_client" / "api" / "twins" / "twins_v2_search.py").is_file()
     assert "last_update_time" not in (repo / "generated" / "willow_api_client" / "models" / "twin.py").read_text()

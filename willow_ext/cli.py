@@ -510,7 +510,12 @@ def spec_diff(
         _fail(EXIT_API, f"{url} is not an OpenAPI document")
     changes = diff_specs(old, new)
     if _state["json"]:
-        _emit([{"kind": c.kind, "where": c.where, "what": c.what, "breaking": c.breaking} for c in changes])
+        _emit(
+            [
+                {"kind": c.kind, "where": c.where, "what": c.what, "breaking": c.breaking, "side": c.side}
+                for c in changes
+            ]
+        )
     else:
         out.print(format_changes(changes), highlight=False)
     if any(change.breaking for change in changes):

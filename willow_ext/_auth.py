@@ -325,7 +325,10 @@ class ClientCredentialsAuth(httpx.Auth):
 
 def _refuse_redirect(response: httpx.Response, token_url: httpx.URL) -> None:
     """A token is used only when it came straight from the configured endpoint."""
-    if response.history or response.is_redirect or response.url != token_url:
+    # ``history`` also holds this flow's earlier responses (httpx keeps one list per auth flow),
+    # so only a redirect answered *by the token URL* counts.
+    followed = any(earlier.is_redirect and earlier.request.url == token_url for earlier in response.history)
+    if followed or response.is_redirect or response.url != token_url:
         location = response.headers.get("location", "")
         raise AuthenticationError(
             f"token endpoint answered HTTP {response.status_code} redirect"

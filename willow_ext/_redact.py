@@ -20,6 +20,9 @@ from urllib.parse import quote, quote_plus
 __all__ = ["MASK", "RedactingFilter", "forms_of", "install_log_redaction", "redact", "register_secret", "safe_text"]
 
 MASK = "**********"
+#: Shorter values are not masked in free text: masking "s" would garble every message, and no
+#: real client secret or access token is that short. (They are still never printed by this package.)
+MIN_SECRET_CHARS = 6
 #: Access tokens are kept for masking after they were replaced; enough for any realistic refresh history.
 _MAX_REMEMBERED = 256
 
@@ -52,7 +55,7 @@ def forms_of(secret: str) -> set[str]:
 def register_secret(secret: str) -> None:
     """Mask ``secret`` (in all its forms) in everything :func:`redact` sees from now on."""
     global _forms
-    if not secret:
+    if len(secret) < MIN_SECRET_CHARS:
         return
     with _lock:
         if secret in _secrets:

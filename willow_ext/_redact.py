@@ -22,7 +22,7 @@ __all__ = ["MASK", "RedactingFilter", "forms_of", "install_log_redaction", "reda
 MASK = "**********"
 #: Shorter values are not masked in free text: masking "s" would garble every message, and no
 #: real client secret or access token is that short. (They are still never printed by this package.)
-MIN_SECRET_CHARS = 6
+MIN_SECRET_CHARS = 8
 #: Access tokens are kept for masking after they were replaced; enough for any realistic refresh history.
 _MAX_REMEMBERED = 256
 

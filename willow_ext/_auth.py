@@ -366,14 +366,14 @@ def _parse_token_response(response: httpx.Response, now: float, leeway: float) -
     Every quoted field is bounded and masked (the endpoint may reflect the request body).
     """
     content_type = excerpt(response.headers.get("content-type", "none"), 80)
-    try:
-        body = json.loads(response.content)
-    except (ValueError, RecursionError):
+    body = _json_or_none(response.content)
+    if body is None:
+        # Raised outside any ``except``: a JSONDecodeError as __context__ would carry the body in .doc.
         raise AuthenticationError(
             f"token endpoint {response.request.url} answered HTTP {response.status_code} with "
             f"{content_type}, not JSON: {excerpt(response.content)!r}",
             status_code=response.status_code,
-        ) from None
+        )
     if not isinstance(body, dict):
         raise AuthenticationError(
             f"token endpoint answered non-object JSON: {excerpt(response.content)!r}",
@@ -408,6 +408,13 @@ def _parse_token_response(response: httpx.Response, now: float, leeway: float) -
         )
     lifetime = _lifetime(body.get("expires_in"))
     return _Token(value=Secret(access_token), refresh_at=now + lifetime - min(leeway, lifetime / 4))
+
+
+def _json_or_none(content: bytes) -> object:
+    try:
+        return json.loads(content)
+    except (ValueError, RecursionError):
+        return None
 
 
 def _json_text(value: object) -> str:

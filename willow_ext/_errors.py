@@ -96,7 +96,7 @@ class ResponseValidationError(WillowError):
 
     def __init__(self, message: str, *, response: httpx.Response) -> None:
         super().__init__(f"{message}; body: {excerpt(response.content)!r}")
-        self.response = response
+        self.response = _scrubbed(response)
         self.status_code = response.status_code
 
 
@@ -107,7 +107,7 @@ class APIStatusError(WillowError):
 
     def __init__(self, message: str, *, response: httpx.Response, body: object) -> None:
         super().__init__(message)
-        self.response = response
+        self.response = _scrubbed(response)
         self.request = response.request
         self.status_code = response.status_code
         #: The decoded JSON body, or the text when it was not JSON (registered secrets masked).
@@ -169,6 +169,17 @@ _BY_STATUS: dict[int, type[APIStatusError]] = {
     422: UnprocessableEntityError,
     429: RateLimitError,
 }
+
+
+def _scrubbed(response: httpx.Response) -> httpx.Response:
+    """The response, its server-chosen reason phrase masked (``repr(response)`` shows it)."""
+    reason = response.extensions.get("reason_phrase")
+    if isinstance(reason, bytes):
+        text = reason.decode("ascii", errors="replace")
+        safe = safe_text(text, 100)
+        if safe != text:
+            response.extensions["reason_phrase"] = safe.encode("ascii", errors="replace")
+    return response
 
 
 def _redacted(value: object, depth: int = 0) -> Any:

@@ -29,6 +29,8 @@ _MAX_REMEMBERED = 256
 _lock = threading.Lock()
 _secrets: deque[str] = deque(maxlen=_MAX_REMEMBERED)
 _forms: tuple[str, ...] = ()
+_lowered: tuple[str, ...] = ()
+_pattern: re.Pattern[str] | None = None
 # C0/C1 controls, DEL, and the Unicode line/paragraph separators and bidi overrides.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
@@ -47,14 +49,12 @@ def forms_of(secret: str) -> set[str]:
         html.escape(secret, quote=False),
         json.dumps(json_escaped)[1:-1],  # escaped twice, as in a JSON string holding a JSON body
     }
-    # Percent-encoding may use lower-case hex (RFC 3986 section 2.1 makes both equivalent).
-    forms |= {re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), form) for form in forms}
     return {form for form in forms if form}
 
 
 def register_secret(secret: str) -> None:
     """Mask ``secret`` (in all its forms) in everything :func:`redact` sees from now on."""
-    global _forms
+    global _forms, _lowered, _pattern
     if len(secret) < MIN_SECRET_CHARS:
         return
     with _lock:
@@ -66,14 +66,20 @@ def register_secret(secret: str) -> None:
             forms |= forms_of(known)
         # Longest first, so a secret that contains another is masked whole.
         _forms = tuple(sorted(forms, key=len, reverse=True))
+        _lowered = tuple({form.lower() for form in _forms})
+        # Case-insensitive: percent-encoding hex may be either case, and a server may fold case.
+        _pattern = re.compile("|".join(map(re.escape, _forms)), re.IGNORECASE)
 
 
 def redact(text: str) -> str:
-    """``text`` with every registered secret masked."""
-    for form in _forms:
-        if form in text:
-            text = text.replace(form, MASK)
-    return text
+    """``text`` with every registered secret masked (in any letter case)."""
+    pattern = _pattern
+    if pattern is None:
+        return text
+    lowered = text.lower()
+    if not any(form in lowered for form in _lowered):  # the common case: plain substring scans
+        return text
+    return pattern.sub(MASK, text)
 
 
 def _escape(match: re.Match[str]) -> str:

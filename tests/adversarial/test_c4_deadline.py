@@ -95,7 +95,7 @@ def test_the_401_replay_shares_the_budget_of_the_first_attempt(serve: Any) -> No
     with server.client(retry=_policy(0.6, attempts=8, initial=0.15)) as client:
         elapsed, exc = _timed(lambda: client.twins.get("T-1"))
     assert isinstance(exc, WillowError)
-    assert elapsed < 0.9
+    assert elapsed < 0.75  # the two loops each spend ~0.55 s today
 
 
 def _http_date(delta: timedelta) -> str:

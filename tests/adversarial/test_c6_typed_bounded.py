@@ -300,3 +300,43 @@ def test_odd_json_error_bodies_still_give_the_status_error(serve: Any, body: byt
         client.twins.get("T-1")
     assert info.value.status_code == 409
     assert info.value.body == json.loads(body)
+
+
+# ------------------------------------------------------------------ the body cap shell (wired in phase 2)
+
+
+def test_body_limit_transport_stops_a_gzip_bomb_over_real_http(serve: Any) -> None:
+    import httpx
+
+    from willow_ext._limits import BodyLimitTransport, ResponseTooLargeError
+
+    bomb = gzip.compress(b" " * 20_000_000, compresslevel=9)
+    server = serve(lambda s: Reply(200, bomb, {"Content-Encoding": "gzip"}))
+    with httpx.Client(transport=BodyLimitTransport(httpx.HTTPTransport(), limit=1_000_000)) as http:
+        with pytest.raises(ResponseTooLargeError) as info:
+            http.get(server.base_url + "/twins/T-1")
+    assert isinstance(info.value, WillowError)
+    _msg_ok(info.value)
+
+
+async def test_async_body_limit_transport_passes_a_small_compressed_body_decoded(serve: Any) -> None:
+    import httpx
+
+    from willow_ext._limits import AsyncBodyLimitTransport
+
+    body = json.dumps(twin()).encode()
+    server = serve(lambda s: Reply(200, gzip.compress(body), {"Content-Encoding": "gzip"}))
+    async with httpx.AsyncClient(transport=AsyncBodyLimitTransport(httpx.AsyncHTTPTransport(), limit=10_000)) as http:
+        response = await http.get(server.base_url + "/twins/T-1")
+    assert response.json() == twin()
+
+
+def test_body_limit_transport_refuses_a_declared_length_over_the_cap_before_reading(serve: Any) -> None:
+    import httpx
+
+    from willow_ext._limits import BodyLimitTransport, ResponseTooLargeError
+
+    server = serve(lambda s: Reply(200, b"x" * 5000))
+    with httpx.Client(transport=BodyLimitTransport(httpx.HTTPTransport(), limit=1000)) as http:
+        with pytest.raises(ResponseTooLargeError):
+            http.get(server.base_url + "/twins/T-1")

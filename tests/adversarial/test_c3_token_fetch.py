@@ -46,7 +46,7 @@ def test_hundred_threads_with_a_wrong_secret_make_one_token_request_and_share_th
         def call(_: int) -> BaseException | None:
             try:
                 client.twins.get("T-1")
-            except BaseException as exc:  # noqa: BLE001
+            except BaseException as exc:
                 return exc
             return None
 
@@ -69,7 +69,7 @@ def test_waiters_behind_a_hanging_token_endpoint_fail_at_once_not_one_timeout_ea
             started = time.monotonic()
             try:
                 client.twins.get("T-1")
-            except BaseException as exc:  # noqa: BLE001
+            except BaseException as exc:
                 return time.monotonic() - started, exc
             return time.monotonic() - started, None
 
@@ -193,8 +193,10 @@ def test_odd_expires_in_gives_a_clear_caching_result(serve: Any, label: str, exp
         body["expires_in"] = expires_in
     import json
 
-    raw = json.dumps(body).encode() if label != "huge-int-400-digits" else (
-        b'{"access_token": "' + TOKEN.encode() + b'", "expires_in": ' + str(10**400).encode() + b"}"
+    raw = (
+        json.dumps(body).encode()
+        if label != "huge-int-400-digits"
+        else (b'{"access_token": "' + TOKEN.encode() + b'", "expires_in": ' + str(10**400).encode() + b"}")
     )
     server = serve(_twin, token=lambda s: Reply(200, raw, {"Content-Type": "application/json"}))
     with server.client() as client:

@@ -14,7 +14,7 @@ import pytest
 
 from willow_ext import AsyncWillowClient, InternalServerError, RetryPolicy, WillowError
 
-from .conftest import TOKEN, Reply, Seen, jreply
+from .conftest import TOKEN, Reply, Seen
 
 DEADLINE_XFAIL = pytest.mark.xfail(
     strict=True,
@@ -38,7 +38,7 @@ def _timed(fn: Any) -> tuple[float, BaseException | None]:
     started = time.monotonic()
     try:
         fn()
-    except BaseException as exc:  # noqa: BLE001
+    except BaseException as exc:
         return time.monotonic() - started, exc
     return time.monotonic() - started, None
 

@@ -70,9 +70,7 @@ def test_a_token_cycle_a_b_a_raises(serve: Any) -> None:
 
 @CYCLE_XFAIL
 def test_a_longer_cycle_a_b_c_a_raises(serve: Any) -> None:
-    server = _twins_server(
-        serve, {None: (["X"], "A"), "A": (["Y"], "B"), "B": (["Z"], "C"), "C": (["W"], "A")}
-    )
+    server = _twins_server(serve, {None: (["X"], "A"), "A": (["Y"], "B"), "B": (["Z"], "C"), "C": (["W"], "A")})
     with server.client() as client, pytest.raises(PaginationError):
         _drain(client.twins.iter(page_size=1))
 

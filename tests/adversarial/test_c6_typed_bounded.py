@@ -22,7 +22,7 @@ from willow_ext import (
     ingest,
 )
 
-from .conftest import NO_RETRY, Reply, Seen, jreply, twin
+from .conftest import NO_RETRY, Reply, jreply, twin
 
 CLIENT_CATCH_XFAIL = pytest.mark.xfail(
     strict=True,
@@ -252,7 +252,7 @@ def test_a_hang_up_without_an_answer_is_a_connection_error(serve: Any) -> None:
 
 
 def test_a_body_shorter_than_its_content_length_is_a_connection_error(serve: Any) -> None:
-    raw = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"id\": \"T"
+    raw = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"id": "T'
     server = serve(lambda s: raw)
     with server.client(retry=NO_RETRY) as client, pytest.raises(APIConnectionError):
         client.twins.get("T-1")

@@ -46,7 +46,8 @@ def test_an_html_page_labelled_json_is_a_validation_error(serve: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "body"), [(200, b""), (204, b""), (200, b"[]"), (200, b"null"), (200, b'"T-1"')],
+    ("status", "body"),
+    [(200, b""), (204, b""), (200, b"[]"), (200, b"null"), (200, b'"T-1"')],
     ids=["200-empty", "204", "list", "null", "string"],
 )
 def test_a_success_without_the_documented_twin_is_a_validation_error(serve: Any, status: int, body: bytes) -> None:

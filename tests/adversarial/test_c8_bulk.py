@@ -27,7 +27,8 @@ POINT_XFAIL = pytest.mark.xfail(
     "values JSON cannot carry, per point, with a reason, so the rest of the batch is sent",
 )
 AUTH_STOP_XFAIL = pytest.mark.xfail(
-    strict=True, reason="phase 2: _bulk._settle: an AuthenticationError stops the job and is raised, not recorded per batch"
+    strict=True,
+    reason="phase 2: _bulk._settle: an AuthenticationError stops the job and is raised, not recorded per batch",
 )
 CANCEL_XFAIL = pytest.mark.xfail(
     strict=True,
@@ -178,9 +179,7 @@ def test_cancelling_aingest_leaves_no_task_sending(serve: Any) -> None:
 
 
 def test_a_wrong_secret_costs_one_token_request_for_the_whole_job(serve: Any) -> None:
-    server = serve(
-        lambda s: Reply(204, b""), token=lambda s: jreply({"error": "invalid_client"}, 401)
-    )
+    server = serve(lambda s: Reply(204, b""), token=lambda s: jreply({"error": "invalid_client"}, 401))
     with server.client() as client:
         try:
             ingest(client, [_point(i) for i in range(20)], batch_size=2, concurrency=4)

@@ -174,7 +174,7 @@ class HostileServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any  # noqa: N815 - http.server names
 
         self.httpd = _QuietServer(("127.0.0.1", 0), _H)
         self.httpd.daemon_threads = True

@@ -27,7 +27,8 @@ from .conftest import CLIENT_ID, NO_RETRY, SECRET, TOKEN, HostileServer, Reply, 
 
 CHAIN = pytest.mark.xfail(
     strict=True,
-    reason="phase 2: _client._outcome raises from the generated parser's JSONDecodeError, whose .doc holds the raw body; raise from None / a redacted cause",
+    reason="phase 2: _client._outcome raises from the generated parser's JSONDecodeError, whose .doc holds "
+    "the raw body; raise from None / a redacted cause",
 )
 
 # How a server may reflect a value: each is a distinct encoding attack.
@@ -55,7 +56,8 @@ def test_token_error_description_reflecting_the_secret_is_masked(serve: Any, enc
     )
     with server.client() as client, pytest.raises(AuthenticationError) as info:
         client.twins.get("T-1")
-    assert info.value.status_code == 401 and info.value.error == "invalid_client"
+    assert info.value.status_code == 401
+    assert info.value.error == "invalid_client"
     assert_no_leak(info.value)
 
 
@@ -177,8 +179,12 @@ def test_oauth_error_fields_are_bounded_and_control_free(serve: Any) -> None:
     with server.client() as client, pytest.raises(AuthenticationError) as info:
         client.twins.get("T-1")
     message = str(info.value)
-    assert len(message) < 1500 and "\x1b" not in message and "\x07" not in message
-    assert info.value.error is not None and len(info.value.error) < 200 and "\x1b" not in info.value.error
+    assert len(message) < 1500
+    assert "\x1b" not in message
+    assert "\x07" not in message
+    assert info.value.error is not None
+    assert len(info.value.error) < 200
+    assert "\x1b" not in info.value.error
 
 
 def test_cli_output_never_shows_the_secret_or_token(serve: Any, tmp_path: Any) -> None:

@@ -312,9 +312,9 @@ def test_body_limit_transport_stops_a_gzip_bomb_over_real_http(serve: Any) -> No
 
     bomb = gzip.compress(b" " * 20_000_000, compresslevel=9)
     server = serve(lambda s: Reply(200, bomb, {"Content-Encoding": "gzip"}))
-    with httpx.Client(transport=BodyLimitTransport(httpx.HTTPTransport(), limit=1_000_000)) as http:
-        with pytest.raises(ResponseTooLargeError) as info:
-            http.get(server.base_url + "/twins/T-1")
+    transport = BodyLimitTransport(httpx.HTTPTransport(), limit=1_000_000)
+    with httpx.Client(transport=transport) as http, pytest.raises(ResponseTooLargeError) as info:
+        http.get(server.base_url + "/twins/T-1")
     assert isinstance(info.value, WillowError)
     _msg_ok(info.value)
 
@@ -337,6 +337,6 @@ def test_body_limit_transport_refuses_a_declared_length_over_the_cap_before_read
     from willow_ext._limits import BodyLimitTransport, ResponseTooLargeError
 
     server = serve(lambda s: Reply(200, b"x" * 5000))
-    with httpx.Client(transport=BodyLimitTransport(httpx.HTTPTransport(), limit=1000)) as http:
-        with pytest.raises(ResponseTooLargeError):
-            http.get(server.base_url + "/twins/T-1")
+    transport = BodyLimitTransport(httpx.HTTPTransport(), limit=1000)
+    with httpx.Client(transport=transport) as http, pytest.raises(ResponseTooLargeError):
+        http.get(server.base_url + "/twins/T-1")

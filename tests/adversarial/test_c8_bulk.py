@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import math
@@ -160,10 +161,8 @@ def test_cancelling_aingest_leaves_no_task_sending(serve: Any) -> None:
             job = asyncio.ensure_future(aingest(client, [_point(i) for i in range(8)], batch_size=2, concurrency=4))
             await asyncio.sleep(0.25)
             job.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await job
-            except asyncio.CancelledError:
-                pass
             # Batch tasks still alive after aingest was cancelled would keep sending (and retrying).
             orphans = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
             for task in orphans:  # clean up here, so no orphan runs while a failure is reported
@@ -180,11 +179,8 @@ def test_cancelling_aingest_leaves_no_task_sending(serve: Any) -> None:
 
 def test_a_wrong_secret_costs_one_token_request_for_the_whole_job(serve: Any) -> None:
     server = serve(lambda s: Reply(204, b""), token=lambda s: jreply({"error": "invalid_client"}, 401))
-    with server.client() as client:
-        try:
-            ingest(client, [_point(i) for i in range(20)], batch_size=2, concurrency=4)
-        except AuthenticationError:
-            pass
+    with server.client() as client, contextlib.suppress(AuthenticationError):
+        ingest(client, [_point(i) for i in range(20)], batch_size=2, concurrency=4)
     assert len(server.tokens()) == 1
     assert not server.api()
 

@@ -128,7 +128,10 @@ def test_a_csv_that_is_not_utf8_gives_a_one_line_error(serve: Any, tmp_path: Pat
 def test_a_csv_with_an_excel_byte_order_mark_is_read_normally(serve: Any, tmp_path: Path) -> None:
     server = _sink(serve)
     path = tmp_path / "points.csv"
-    rows = "dtId,sourceTimestamp,scalarValue,connectorId\r\nT-1,2026-01-01T00:00:00Z,1.5,c\r\nT-2,2026-01-01T00:00:00Z,2,c\r\n"
+    rows = (
+        "dtId,sourceTimestamp,scalarValue,connectorId\r\n"
+        "T-1,2026-01-01T00:00:00Z,1.5,c\r\nT-2,2026-01-01T00:00:00Z,2,c\r\n"
+    )
     path.write_bytes(b"\xef\xbb\xbf" + rows.encode())
     result = run_cli(server, "--json", "timeseries", "ingest", str(path), "--no-progress")
     assert result.returncode == 0, result.stderr

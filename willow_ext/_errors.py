@@ -15,8 +15,11 @@ WillowError
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
+
+from ._redact import redact, safe_text
 
 __all__ = [
     "APIConnectionError",
@@ -39,18 +42,27 @@ __all__ = [
 ]
 
 EXCERPT_LIMIT = 300
+#: Every message is bounded: a 2 MB ``detail`` is quoted, not copied.
+MESSAGE_LIMIT = 1000
+#: How deep a decoded error body is kept; deeper levels are replaced by a note.
+_BODY_DEPTH = 32
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-ms-request-id", "traceparent")
 
 
 def excerpt(data: bytes | str, limit: int = EXCERPT_LIMIT) -> str:
-    """A bounded, single-line, printable quote of a body for error messages."""
-    text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
-    text = " ".join(text.split())
-    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} chars)"
+    """A bounded, single-line, printable, redacted quote of a body for error messages."""
+    return safe_text(data, limit)
 
 
 class WillowError(Exception):
-    """Base class of every error this package raises."""
+    """Base class of every error this package raises.
+
+    The message is made safe here, once for every subclass: registered secrets masked in every
+    encoding, control characters neutralised, length bounded.
+    """
+
+    def __init__(self, message: object = "") -> None:
+        super().__init__(safe_text(message, MESSAGE_LIMIT))
 
 
 class InvalidRequestError(WillowError, ValueError):
@@ -84,7 +96,7 @@ class ResponseValidationError(WillowError):
 
     def __init__(self, message: str, *, response: httpx.Response) -> None:
         super().__init__(f"{message}; body: {excerpt(response.content)!r}")
-        self.response = response
+        self.response = _scrubbed(response)
         self.status_code = response.status_code
 
 
@@ -95,10 +107,11 @@ class APIStatusError(WillowError):
 
     def __init__(self, message: str, *, response: httpx.Response, body: object) -> None:
         super().__init__(message)
-        self.response = response
+        self.response = _scrubbed(response)
         self.request = response.request
         self.status_code = response.status_code
-        #: The decoded JSON body, or the text when it was not JSON.
+        #: The decoded JSON body, or the text when it was not JSON (registered secrets masked).
+        body = _redacted(body)
         self.body = body
         problem = body if isinstance(body, dict) else {}
         self.type: str | None = _str_or_none(problem.get("type"))
@@ -158,6 +171,30 @@ _BY_STATUS: dict[int, type[APIStatusError]] = {
 }
 
 
+def _scrubbed(response: httpx.Response) -> httpx.Response:
+    """The response, its server-chosen reason phrase masked (``repr(response)`` shows it)."""
+    reason = response.extensions.get("reason_phrase")
+    if isinstance(reason, bytes):
+        text = reason.decode("ascii", errors="replace")
+        safe = safe_text(text, 100)
+        if safe != text:
+            response.extensions["reason_phrase"] = safe.encode("ascii", errors="replace")
+    return response
+
+
+def _redacted(value: object, depth: int = 0) -> Any:
+    """A copy of a decoded body with every registered secret masked in keys and strings."""
+    if isinstance(value, str):
+        return redact(value)
+    if depth >= _BODY_DEPTH:
+        return "…(nested too deep)"
+    if isinstance(value, dict):
+        return {redact(str(k)): _redacted(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v, depth + 1) for v in value]
+    return value
+
+
 def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
@@ -177,7 +214,7 @@ def _validation_errors(value: object) -> dict[str, list[str]]:
 def _decode(response: httpx.Response) -> object:
     try:
         return json.loads(response.content) if response.content else None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
         return response.text
 
 
@@ -185,14 +222,23 @@ def _message(response: httpx.Response, body: object) -> str:
     request = response.request
     head = f"{request.method} {request.url.path} -> {response.status_code} {response.reason_phrase}"
     if isinstance(body, dict):
-        parts = [str(body[k]) for k in ("title", "detail") if isinstance(body.get(k), str) and body[k]]
+        parts = [excerpt(body[k]) for k in ("title", "detail") if isinstance(body.get(k), str) and body[k]]
         errors = _validation_errors(body.get("errors"))
-        parts.extend(f"{field}: {'; '.join(msgs)}" for field, msgs in errors.items())
+        parts.extend(excerpt(f"{field}: {'; '.join(msgs)}", 120) for field, msgs in list(errors.items())[:5])
+        if len(errors) > 5:
+            parts.append(f"(+{len(errors) - 5} more fields)")
         if parts:
             return f"{head}: {' — '.join(parts)}"
     if body:
-        return f"{head}: {excerpt(body if isinstance(body, str) else json.dumps(body, default=str))}"
+        return f"{head}: {excerpt(body if isinstance(body, str) else _dumps(body))}"
     return head
+
+
+def _dumps(body: object) -> str:
+    try:
+        return json.dumps(body, default=str)
+    except (ValueError, RecursionError):
+        return repr(type(body))
 
 
 def make_status_error(response: httpx.Response) -> APIStatusError:

@@ -188,9 +188,13 @@ def telemetry_points(points: Iterable[TimeSeriesWrite | Mapping[str, Any]]) -> l
 
 def checked_ids(values: Iterable[str], name: str = "ids") -> list[str]:
     """A list of ids, each usable in a path; one string is refused (it would iterate per character)."""
-    if isinstance(values, str):
+    if isinstance(values, str | bytes):
         raise InvalidRequestError(f"{name} must be a list of ids, not one string")
-    return [check_id(value, name) for value in values]
+    try:
+        items = iter(values)
+    except TypeError:
+        raise InvalidRequestError(f"{name} must be a list of ids, got {type(values).__name__}") from None
+    return [check_id(value, name) for value in items]
 
 
 def chunked(values: Iterable[M], size: int) -> Iterable[list[M]]:
@@ -236,6 +240,13 @@ def checked_base_url(base_url: str) -> str:
     )
 
 
+#: Longest id accepted, in UTF-8 bytes. Willow ids are ADT ``$dtId``s and GUIDs, far shorter; a
+#: longer one would only make a URL that proxies refuse (or ``httpx.InvalidURL`` past 65,536).
+MAX_ID_BYTES = 1024
+# C0 controls and DEL: no real id holds them, and a proxy may cut the URL at a NUL.
+_CONTROL_CHARS = frozenset(map(chr, [*range(0x20), 0x7F]))
+
+
 def check_id(value: object, name: str = "id") -> str:
     """Refuse ids that cannot address one resource once percent-encoded into a path."""
     if not isinstance(value, str):
@@ -245,4 +256,12 @@ def check_id(value: object, name: str = "id") -> str:
     if value in (".", ".."):
         # Percent-encoding leaves dots alone, and URL normalisation would turn these into a parent path.
         raise InvalidRequestError(f"{name} {value!r} is a path segment, not an id")
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate such as '\ud800' has no UTF-8 form
+        raise InvalidRequestError(f"{name} is not valid Unicode text (it holds a lone surrogate)") from None
+    if size > MAX_ID_BYTES:
+        raise InvalidRequestError(f"{name} is {size} bytes long; at most {MAX_ID_BYTES} are accepted")
+    if not _CONTROL_CHARS.isdisjoint(value):
+        raise InvalidRequestError(f"{name} must not contain control characters")
     return value

@@ -1,0 +1,129 @@
+"""Class 7: success means success: a 2xx that is not a Willow answer is an error, and a required
+field that is null or of the wrong type is a ResponseValidationError."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from willow_ext import AsyncWillowClient, ResponseValidationError, WillowError, get_twins
+
+from .conftest import Reply, jreply, twin
+
+HTML = b"<!DOCTYPE html><html><head><title>Sign in</title></head><body>Login required</body></html>"
+NO_BODY_XFAIL = pytest.mark.xfail(
+    strict=True,
+    reason="phase 2: _client._outcome: for operations documented without a body, a 2xx whose body is "
+    "non-empty and not JSON (text/html) is a ResponseValidationError",
+)
+NULL_FIELD_XFAIL = pytest.mark.xfail(
+    strict=True,
+    reason="phase 2: _client._outcome (or a validating from_dict): check required fields of the parsed model "
+    "(id/modelId not None and of the documented type) and raise ResponseValidationError",
+)
+POINT = {"connectorId": "c", "dtId": "T-1", "sourceTimestamp": "2026-01-01T00:00:00Z", "scalarValue": 1.0}
+
+
+@pytest.mark.parametrize("status", [200, 203])
+def test_an_html_login_page_for_a_twin_is_a_validation_error(serve: Any, status: int) -> None:
+    server = serve(lambda s: Reply(status, HTML, {"Content-Type": "text/html"}))
+    with server.client() as client, pytest.raises(ResponseValidationError) as info:
+        client.twins.get("T-1")
+    assert info.value.status_code == status
+
+
+def test_an_html_page_for_a_twin_list_is_a_validation_error(serve: Any) -> None:
+    server = serve(lambda s: Reply(200, HTML, {"Content-Type": "text/html"}))
+    with server.client() as client, pytest.raises(ResponseValidationError):
+        list(client.twins.iter())
+
+
+def test_an_html_page_labelled_json_is_a_validation_error(serve: Any) -> None:
+    server = serve(lambda s: Reply(200, HTML, {"Content-Type": "application/json"}))
+    with server.client() as client, pytest.raises(ResponseValidationError):
+        client.twins.get("T-1")
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [(200, b""), (204, b""), (200, b"[]"), (200, b"null"), (200, b'"T-1"')],
+    ids=["200-empty", "204", "list", "null", "string"],
+)
+def test_a_success_without_the_documented_twin_is_a_validation_error(serve: Any, status: int, body: bytes) -> None:
+    server = serve(lambda s: Reply(status, body, {"Content-Type": "application/json"} if body else {}))
+    with server.client() as client, pytest.raises(ResponseValidationError):
+        client.twins.get("T-1")
+
+
+@NO_BODY_XFAIL
+def test_an_html_page_answering_a_twin_patch_is_an_error(serve: Any) -> None:
+    server = serve(lambda s: Reply(200, HTML, {"Content-Type": "text/html"}))
+    with server.client() as client, pytest.raises(WillowError):
+        client.twins.patch("T-1", [{"op": "replace", "path": "/name", "value": "x"}])
+
+
+@NO_BODY_XFAIL
+def test_an_html_page_answering_a_time_series_write_is_an_error(serve: Any) -> None:
+    server = serve(lambda s: Reply(200, HTML, {"Content-Type": "text/html"}))
+    with server.client() as client, pytest.raises(WillowError):
+        client.time_series.write([POINT])
+
+
+def test_an_html_page_answering_an_event_delete_is_an_error(serve: Any) -> None:
+    server = serve(lambda s: Reply(200, HTML, {"Content-Type": "text/html"}))
+    with server.client() as client, pytest.raises(WillowError):
+        client.events.delete(["e1"])
+
+
+def test_a_write_answered_204_is_a_success(serve: Any) -> None:
+    server = serve(lambda s: Reply(204, b""))
+    with server.client() as client:
+        assert client.time_series.write([POINT]) is None
+    assert len(server.api()) == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"id": None, "modelId": "m"}, marks=NULL_FIELD_XFAIL, id="id-null"),
+        pytest.param({"id": 123, "modelId": "m"}, marks=NULL_FIELD_XFAIL, id="id-int"),
+        pytest.param({"id": "T-1", "modelId": None}, marks=NULL_FIELD_XFAIL, id="modelId-null"),
+        pytest.param({"id": ["T-1"], "modelId": "m"}, marks=NULL_FIELD_XFAIL, id="id-list"),
+        pytest.param({"modelId": "m"}, id="id-missing"),
+        pytest.param({"id": "T-1"}, id="modelId-missing"),
+    ],
+)
+def test_a_twin_with_a_null_or_wrong_typed_required_field_is_a_validation_error(serve: Any, body: Any) -> None:
+    server = serve(lambda s: jreply(body))
+    with server.client() as client, pytest.raises(ResponseValidationError):
+        client.twins.get("T-1")
+
+
+@NULL_FIELD_XFAIL
+def test_get_twins_never_silently_drops_twins_whose_id_is_null(serve: Any) -> None:
+    server = serve(lambda s: jreply([twin(None), twin(None)]))
+    with server.client() as client, pytest.raises(ResponseValidationError):
+        get_twins(client, ["T-1", "T-2"])
+
+
+def test_get_twins_reports_ids_the_server_left_out_as_missing(serve: Any) -> None:
+    server = serve(lambda s: jreply([twin("T-1")]))
+    with server.client() as client:
+        result = get_twins(client, ["T-1", "T-2"])
+    assert list(result.found) == ["T-1"]
+    assert result.missing == ["T-2"]
+
+
+@NULL_FIELD_XFAIL
+def test_a_twin_page_item_with_a_null_id_is_a_validation_error(serve: Any) -> None:
+    server = serve(lambda s: jreply({"content": [twin("T-1"), twin(None)], "continuationToken": None}))
+    with server.client() as client, pytest.raises(ResponseValidationError):
+        list(client.twins.iter())
+
+
+async def test_async_html_success_is_a_validation_error(serve: Any) -> None:
+    server = serve(lambda s: Reply(200, HTML, {"Content-Type": "text/html"}))
+    async with AsyncWillowClient(**server.kwargs()) as client:
+        with pytest.raises(ResponseValidationError):
+            await client.twins.get("T-1")

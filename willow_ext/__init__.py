@@ -12,6 +12,7 @@ from ._async._retry_transport import AsyncRetryTransport as AsyncRetryTransport
 from ._auth import ClientCredentials as ClientCredentials
 from ._auth import ClientCredentialsAuth as ClientCredentialsAuth
 from ._auth import Secret as Secret
+from ._bulk import ChunkFailure as ChunkFailure
 from ._bulk import IngestFailure as IngestFailure
 from ._bulk import IngestReport as IngestReport
 from ._bulk import TwinLookup as TwinLookup
@@ -38,6 +39,7 @@ from ._filters import sort_by as sort_by
 from ._filters import where as where
 from ._pagination import InsightTree as InsightTree
 from ._pagination import PaginationError as PaginationError
+from ._partial import partial_result as partial_result
 from ._quirks import relationship_id as relationship_id
 from ._requests import base_url_for as base_url_for
 from ._retry import RetryPolicy as RetryPolicy
@@ -56,6 +58,7 @@ __all__ = [
     "AuthenticationError",
     "AuthenticationStatusError",
     "BadRequestError",
+    "ChunkFailure",
     "ClientCredentials",
     "ClientCredentialsAuth",
     "ConflictError",
@@ -84,6 +87,7 @@ __all__ = [
     "export_time_series",
     "get_twins",
     "ingest",
+    "partial_result",
     "relationship_id",
     "sort_by",
     "where",

@@ -271,17 +271,16 @@ async def test_cancelled_aingest_cancels_in_flight_batches_and_reports(willow: L
             await job
     report = raised.value.partial  # type: ignore[attr-defined]
     assert isinstance(report, IngestReport)
-    cancelled = [f for f in report.failures if f.reason.startswith("cancelled in flight")]
-    assert report.sent >= 300
-    assert cancelled
+    cancelled = sum(len(f.points) for f in report.failures if f.reason.startswith("cancelled in flight"))
+    assert cancelled > 0
     assert report.sent + report.failed + report.unsent == report.read
-    stored = willow.store.points_received
     await asyncio.sleep(0.5)
-    # A cancelled request may still land once (it was on the wire), but nothing new is sent.
-    assert willow.store.points_received - stored <= 100 * len(cancelled)
-    settled = willow.store.points_received
+    settled = willow.store.points_received - before
+    # Every stored point is either reported sent or among the cancelled ones (a request already on
+    # the wire may have landed); nothing else was sent.
+    assert report.sent <= settled <= report.sent + cancelled
     await asyncio.sleep(0.5)
-    assert willow.store.points_received == settled
+    assert willow.store.points_received - before == settled
 
 
 def test_one_bad_value_is_refused_locally_and_never_fails_its_batch(willow: LocalWillow, client: WillowClient) -> None:

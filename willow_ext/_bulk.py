@@ -251,7 +251,8 @@ class _TwinJob:
             self._twins.setdefault(twin.id, twin)
         self._done += len(chunk)
         if self._progress is not None:
-            self._progress(self._done, len(self.failed))
+            failed = len(self.failed)
+            self._progress(self._done - failed, failed)
 
     @property
     def failed(self) -> list[str]:
@@ -288,7 +289,7 @@ def get_twins(
 
     Never raises midway: a failed chunk lands in ``failures``. Only an authentication or
     configuration error stops the job, raised with the lookup so far as ``error.partial``.
-    ``progress(ids answered, ids failed)`` is called after each chunk.
+    ``progress(ids answered, ids failed)`` is called after each chunk (like ``ingest``'s).
     """
     _check_sizes(chunk_size, concurrency, "chunk_size")
     job = _TwinJob(_unique(ids), chunk_size, progress)

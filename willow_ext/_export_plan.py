@@ -130,12 +130,16 @@ class ExportPlan:
         minutes, seconds = divmod(round(self.seconds_at_ceiling), 60)
         hours, minutes = divmod(minutes, 60)
         return (
-            f"{len(self.twin_ids)} twins, {len(self.units)} units (twin groups × days), "
+            f"{_count(len(self.twin_ids), 'twin')}, {_count(len(self.units), 'unit')} (twin group × day), "
             f"page size {self.page_size}; estimated {self.estimated_points:,} points in "
             f"{self.estimated_requests:,} requests ({self.requests_one_twin_per_request:,} without grouping); "
             f"{hours}:{minutes:02d}:{seconds:02d} at the rate limit "
             f"({CEILING_REQUESTS} requests / {CEILING_WINDOW_SECONDS:g} s)"
         )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def requests_for(points: int, page_size: int) -> int:

@@ -273,7 +273,7 @@ def series_export(
         if _state["json"]:
             out.print_json(json.dumps(estimate))
         else:
-            out.print(plan.describe(), highlight=False, markup=False)
+            out.print(plan.describe(), highlight=False, markup=False, soft_wrap=True)
         return
     if output is None:
         if output_format == "parquet":

@@ -362,3 +362,21 @@ def test_dry_run_prints_the_estimate_and_sends_nothing(willow: LocalWillow) -> N
     out, _ = as_json.communicate(timeout=60)
     assert json.loads(out)["estimated_requests"] == 72
     assert willow.app.stats.requests == 0
+
+
+def test_cli_ingest_with_a_wrong_secret_exits_3_after_one_token_request(willow: LocalWillow, tmp_path: Path) -> None:
+    source = tmp_path / "points.jsonl"
+    source.write_text(
+        "".join(
+            json.dumps({"dtId": "PNT-EXP-0", "sourceTimestamp": (BASE + i * STEP).isoformat(), "scalarValue": i}) + "\n"
+            for i in range(5_000)
+        )
+    )
+    env = {"WILLOW_BASE_URL": willow.base_url, "WILLOW_CLIENT_ID": willow.client_id, "WILLOW_CLIENT_SECRET": "nope"}
+    run = cli("timeseries", "ingest", str(source), "--connector-id", "C", "--batch-size", "100", env=env)
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 3, err
+    assert "Traceback" not in err
+    assert "nope" not in err
+    assert willow.app.stats.by_operation.get("POST /oauth2/token") == 1
+    assert "POST /time-series" not in willow.app.stats.by_operation

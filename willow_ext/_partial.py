@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._errors import AuthenticationError, AuthenticationStatusError, InvalidRequestError, WillowError
+from ._errors import AuthenticationError, InvalidRequestError, WillowError
 
 __all__ = ["FATAL_ERRORS", "attach_partial", "is_fatal", "partial_result"]
 
-#: Errors that would fail every further request the same way: the credentials or the configuration
-#: are wrong. Any other error fails only its own chunk or batch, and the job goes on.
-FATAL_ERRORS: tuple[type[WillowError], ...] = (AuthenticationError, AuthenticationStatusError, InvalidRequestError)
+#: Errors that would fail every further request the same way: the token endpoint refused the
+#: credentials, or the configuration is wrong. Any other error fails only its own chunk or batch
+#: and the job goes on. A 401 that survives one token refresh (``AuthenticationStatusError``) is
+#: not among them: it also happens when a token expires while a request waits out its retries.
+FATAL_ERRORS: tuple[type[WillowError], ...] = (AuthenticationError, InvalidRequestError)
 
 
 def is_fatal(error: BaseException) -> bool:

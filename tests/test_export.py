@@ -234,6 +234,10 @@ def test_an_interrupted_export_resumes_to_the_same_bytes(
     assert target.read_bytes() == (tmp_path / "whole.csv").read_bytes()
     assert partial.requests + resumed.requests == requests_whole  # exactly once: no page fetched twice
 
+    again = run_export(client, TWINS, BASE, END, target, resume=True, **options)
+    assert (again.requests, again.units_skipped, again.points) == (0, again.units_total, resumed.points)
+    assert target.read_bytes() == (tmp_path / "whole.csv").read_bytes()  # a finished export stays whole
+
 
 def test_an_expired_token_restarts_its_unit_and_a_changed_query_is_refused(
     willow: LocalWillow, client: WillowClient, tmp_path: Path

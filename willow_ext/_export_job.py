@@ -244,6 +244,8 @@ class ExportJob:
     def finish(self) -> None:
         """Assemble the single output file (twin by twin in the order given, day by day) from the
         parts written so far; clean the work directory once every unit is done."""
+        if self.report.units_skipped == self.report.units_total and self.output.exists():
+            return  # resuming an export that had completed: its output is already whole
         if not self.partitioned:
             parts = list(self._saved_parts())
             if self.fmt == "parquet":

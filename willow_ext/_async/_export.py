@@ -1,7 +1,7 @@
 """Time-series export: every point of many twins over a time range.
 
 - :func:`aexport_time_series` streams the points page by page (one page in memory).
-- :func:`async_export_to_files` (public as ``aexport_to_files``) writes them to CSV, JSON lines or
+- ``export_to_files`` / ``aexport_to_files`` (defined here under a prefixed name) write them to CSV, JSON lines or
   Parquet files, resumably: the plan is in ``_export_plan``, the files and the checkpoint in
   ``_export_job``; this module only sends the requests, unit after unit.
 """

@@ -9,12 +9,14 @@ import typing
 
 from ._async._client import AsyncWillowClient as AsyncWillowClient
 from ._async._export import aexport_time_series as aexport_time_series
+from ._async._export import async_export_to_files as aexport_to_files
 from ._async._pager import AsyncPager as AsyncPager
 from ._async._retry_transport import AsyncRetryTransport as AsyncRetryTransport
 from ._async._throttle_transport import AsyncThrottleTransport as AsyncThrottleTransport
 from ._auth import ClientCredentials as ClientCredentials
 from ._auth import ClientCredentialsAuth as ClientCredentialsAuth
 from ._auth import Secret as Secret
+from ._bulk import ChunkFailure as ChunkFailure
 from ._bulk import IngestFailure as IngestFailure
 from ._bulk import IngestReport as IngestReport
 from ._bulk import TwinLookup as TwinLookup
@@ -37,15 +39,23 @@ from ._errors import RateLimitError as RateLimitError
 from ._errors import ResponseValidationError as ResponseValidationError
 from ._errors import UnprocessableEntityError as UnprocessableEntityError
 from ._errors import WillowError as WillowError
+from ._export_job import ExportReport as ExportReport
+from ._export_job import UnitFailure as UnitFailure
+from ._export_plan import ExportPlan as ExportPlan
+from ._export_plan import plan_export as plan_export
 from ._filters import sort_by as sort_by
 from ._filters import where as where
+from ._outputs import to_arrow as to_arrow
+from ._outputs import to_pandas as to_pandas
 from ._pagination import InsightTree as InsightTree
 from ._pagination import PaginationError as PaginationError
+from ._partial import partial_result as partial_result
 from ._quirks import relationship_id as relationship_id
 from ._requests import base_url_for as base_url_for
 from ._retry import RetryPolicy as RetryPolicy
 from ._sync._client import WillowClient as WillowClient
 from ._sync._export import export_time_series as export_time_series
+from ._sync._export import sync_export_to_files as export_to_files
 from ._sync._pager import Pager as Pager
 from ._sync._retry_transport import RetryTransport as RetryTransport
 from ._sync._throttle_transport import ThrottleTransport as ThrottleTransport
@@ -70,9 +80,12 @@ __all__ = [
     "AuthenticationError",
     "AuthenticationStatusError",
     "BadRequestError",
+    "ChunkFailure",
     "ClientCredentials",
     "ClientCredentialsAuth",
     "ConflictError",
+    "ExportPlan",
+    "ExportReport",
     "IngestFailure",
     "IngestReport",
     "InsightTree",
@@ -96,18 +109,25 @@ __all__ = [
     "ThrottleStats",
     "ThrottleTransport",
     "TwinLookup",
+    "UnitFailure",
     "UnprocessableEntityError",
     "WillowClient",
     "WillowError",
     "aexport_time_series",
+    "aexport_to_files",
     "aget_twins",
     "aingest",
     "base_url_for",
     "export_time_series",
+    "export_to_files",
     "get_twins",
     "ingest",
+    "partial_result",
+    "plan_export",
     "relationship_id",
     "sort_by",
+    "to_arrow",
+    "to_pandas",
     "where",
 ]
 

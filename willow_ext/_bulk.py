@@ -1,26 +1,39 @@
 """Bulk helpers: many twins by id and telemetry ingest of any size.
 
-Each keeps memory bounded (at most ``concurrency`` batches in flight) and reports everything it
-could not do instead of dropping it.
+Each keeps memory bounded (at most ``concurrency`` requests in flight) and accounts for every item:
+done, failed with the error of its request, or never sent. Nothing finished is thrown away:
+
+- a failed chunk or batch is reported and the job goes on;
+- only an error that would fail every request alike (authentication, configuration, or a bug)
+  stops the job, after the requests in flight have finished, and is raised with the report so far
+  as ``error.partial`` (see ``_partial.py``). The same holds when the caller's point source raises,
+  on ``KeyboardInterrupt`` and on task cancellation: in-flight requests are finished (threads) or
+  cancelled (asyncio tasks) before the call raises, so nothing keeps sending afterwards;
+- until one request has succeeded only one is in flight (``in_flight_limit``), so a wrong secret
+  costs one token request, not one per worker.
 
 Hand-written twins, not generated from ``willow_ext/_async``: the two halves differ in how they
 run work concurrently (a thread pool and ``concurrent.futures.wait`` against asyncio tasks and
 ``asyncio.wait``), which no word-for-word substitution can express. The per-batch and per-point
-decisions they share are the pure functions at the top.
+decisions they share are the pure functions and job classes at the top.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
+import json
+import math
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from willow_api_client.models import TimeSeriesWrite, Twin
 
-from ._errors import InvalidRequestError, WillowError
+from ._errors import InvalidRequestError
+from ._jobs import JobState, in_flight_limit
 from ._pagination import POINTS_PER_REQUEST, TWIN_IDS_PER_REQUEST
+from ._partial import attach_partial
 from ._requests import WirePoint, checked_ids, chunked, telemetry_point
 
 if TYPE_CHECKING:
@@ -28,6 +41,7 @@ if TYPE_CHECKING:
     from ._sync._client import WillowClient
 
 __all__ = [
+    "ChunkFailure",
     "IngestFailure",
     "IngestReport",
     "TwinLookup",
@@ -35,30 +49,227 @@ __all__ = [
     "aingest",
     "get_twins",
     "ingest",
+    "json_value_problem",
 ]
 
 DEFAULT_CONCURRENCY = 4
 
 Point = TimeSeriesWrite | Mapping[str, Any]
-Progress = Callable[[int, int], None]  # (points sent so far, points failed so far)
+Progress = Callable[[int, int], None]  # (items done so far, items failed so far)
+W = TypeVar("W")
+R = TypeVar("R")
+
+#: Why a batch read from the source was never sent.
+NOT_SENT_INTERRUPTED = "not sent: the job was interrupted"
+NOT_SENT_STOPPED = "not sent: the job stopped early"
+CANCELLED_IN_FLIGHT = "cancelled in flight: the server may or may not have stored these points"
+
+
+def _check_sizes(size: int, concurrency: int, size_name: str) -> None:
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise InvalidRequestError(f"{size_name} must be an integer of at least 1")
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise InvalidRequestError("concurrency must be an integer of at least 1")
+
+
+# ------------------------------------------------------------------------------ drivers
+
+
+def _run_in_threads(
+    state: JobState,
+    next_work: Callable[[], W | None],
+    send: Callable[[W], R],
+    settle: Callable[[W, R | None, BaseException | None], None],
+    abandon: Callable[[W, str], None],
+    concurrency: int,
+    name: str,
+) -> None:
+    """Send work from ``next_work`` on a thread pool until it is exhausted or the job stops.
+
+    Interrupted (the source raised, KeyboardInterrupt): queued requests are cancelled and the ones
+    already running finish (a thread cannot be stopped mid-request) before the error propagates.
+    """
+    in_flight: dict[Future[R], W] = {}
+
+    def collect(done: Iterable[Future[R]]) -> None:
+        for future in done:
+            work = in_flight.pop(future)
+            if future.cancelled():
+                abandon(work, NOT_SENT_INTERRUPTED)
+            else:
+                error = future.exception()
+                settle(work, None if error is not None else future.result(), error)
+
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=name) as pool:
+        try:
+            exhausted = False
+            while True:
+                while (
+                    not exhausted
+                    and not state.stopped
+                    and len(in_flight) < in_flight_limit(state.succeeded, concurrency)
+                ):
+                    work = next_work()
+                    if work is None:
+                        exhausted = True
+                    else:
+                        in_flight[pool.submit(send, work)] = work
+                if not in_flight:
+                    return
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                collect(done)
+        finally:
+            for future in list(in_flight):
+                future.cancel()
+            collect(wait(in_flight).done)
+
+
+async def _run_as_tasks(
+    state: JobState,
+    next_work: Callable[[], Awaitable[W | None]],
+    send: Callable[[W], Awaitable[R]],
+    settle: Callable[[W, R | None, BaseException | None], None],
+    abandon: Callable[[W, str], None],
+    concurrency: int,
+) -> None:
+    """The asyncio twin of :func:`_run_in_threads`. When the source raises, in-flight requests
+    finish; when the caller's task is cancelled (or KeyboardInterrupt), they are cancelled. Either
+    way they have ended before this returns or raises."""
+    in_flight: dict[asyncio.Task[R], W] = {}
+
+    def collect(done: Iterable[asyncio.Task[R]]) -> None:
+        for task in done:
+            work = in_flight.pop(task)
+            if task.cancelled():
+                abandon(work, CANCELLED_IN_FLIGHT)
+            else:
+                error = task.exception()
+                settle(work, None if error is not None else task.result(), error)
+
+    async def call(work: W) -> R:
+        return await send(work)
+
+    try:
+        exhausted = False
+        while True:
+            while (
+                not exhausted and not state.stopped and len(in_flight) < in_flight_limit(state.succeeded, concurrency)
+            ):
+                work = await next_work()
+                if work is None:
+                    exhausted = True
+                else:
+                    in_flight[asyncio.ensure_future(call(work))] = work
+            if not in_flight:
+                return
+            done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+            collect(done)
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        for task in in_flight:
+            task.cancel()
+        raise
+    finally:
+        if in_flight:
+            # Shielded: a second cancellation must not leave tasks sending after we raised.
+            await asyncio.shield(asyncio.wait(list(in_flight)))
+            collect(list(in_flight))
+
+
+def _stop_if_fatal(state: JobState, partial: object) -> None:
+    if state.fatal is not None:
+        raise attach_partial(state.fatal, partial)
 
 
 # ------------------------------------------------------------------------------ twins by id
 
 
 @dataclass
+class ChunkFailure:
+    """Ids whose request failed, with the error (a typed :class:`WillowError`)."""
+
+    ids: list[str]
+    error: BaseException
+
+    @property
+    def reason(self) -> str:
+        return f"{type(self.error).__name__}: {self.error}"
+
+
+@dataclass
 class TwinLookup:
-    """``found`` in request order; ``missing``: ids the server silently left out (no 404 is sent)."""
+    """``found`` in request order; ``missing``: ids the server silently left out (no 404 is sent);
+    ``failures``: chunks whose request failed, with the error, so they can be asked for again."""
 
     found: dict[str, Twin] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
+    failures: list[ChunkFailure] = field(default_factory=list)
+    #: Ids never asked for because the job stopped early.
+    not_sent: list[str] = field(default_factory=list)
+
+    @property
+    def failed_ids(self) -> list[str]:
+        return [twin_id for failure in self.failures for twin_id in failure.ids]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and not self.not_sent
+
+    def __str__(self) -> str:
+        return (
+            f"{len(self.found)} twins found, {len(self.missing)} missing, "
+            f"{len(self.failed_ids)} failed, {len(self.not_sent)} not asked for"
+        )
 
 
-def _lookup_result(requested: list[str], twins: Iterable[Twin]) -> TwinLookup:
-    by_id = {twin.id: twin for twin in twins}
-    return TwinLookup(
-        found={i: by_id[i] for i in requested if i in by_id}, missing=[i for i in requested if i not in by_id]
-    )
+class _TwinJob:
+    """Pure bookkeeping of a ``get_twins`` run."""
+
+    def __init__(self, requested: list[str], chunk_size: int, progress: Progress | None) -> None:
+        self.state = JobState()
+        self.requested = requested
+        self._chunks = iter(list(chunked(requested, chunk_size)))
+        self._twins: dict[str, Twin] = {}
+        self._asked: set[str] = set()
+        self._failures: list[ChunkFailure] = []
+        self._progress = progress
+        self._done = 0
+
+    def next_work(self) -> list[str] | None:
+        chunk = next(self._chunks, None)
+        if chunk is not None:
+            self._asked.update(chunk)
+        return chunk
+
+    async def anext_work(self) -> list[str] | None:
+        return self.next_work()
+
+    def settle(self, chunk: list[str], twins: list[Twin] | None, error: BaseException | None) -> None:
+        self.state.judge(error)
+        if error is not None:
+            self._failures.append(ChunkFailure(chunk, error))
+        for twin in twins or []:
+            self._twins.setdefault(twin.id, twin)
+        self._done += len(chunk)
+        if self._progress is not None:
+            failed = len(self.failed)
+            self._progress(self._done - failed, failed)
+
+    @property
+    def failed(self) -> list[str]:
+        return [i for f in self._failures for i in f.ids]
+
+    def abandon(self, chunk: list[str], reason: str) -> None:
+        self._asked.difference_update(chunk)
+
+    def result(self) -> TwinLookup:
+        failed = set(self.failed)
+        answered = self._asked - failed
+        return TwinLookup(
+            found={i: self._twins[i] for i in self.requested if i in self._twins},
+            missing=[i for i in self.requested if i in answered and i not in self._twins],
+            failures=list(self._failures),
+            not_sent=[i for i in self.requested if i not in self._asked],
+        )
 
 
 def _unique(ids: Iterable[str]) -> list[str]:
@@ -72,14 +283,31 @@ def get_twins(
     include_relationships: bool = False,
     chunk_size: int = TWIN_IDS_PER_REQUEST,
     concurrency: int = DEFAULT_CONCURRENCY,
+    progress: Progress | None = None,
 ) -> TwinLookup:
-    """Fetch any number of twins with ``POST /twins/ids`` in chunks, ``concurrency`` at a time."""
-    requested = _unique(ids)
-    chunks = list(chunked(requested, chunk_size))
-    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="willow-twins") as pool:
-        pages = pool.map(lambda c: client.twins.get_by_ids(c, include_relationships=include_relationships), chunks)
-        twins = [twin for page in pages for twin in page]
-    return _lookup_result(requested, twins)
+    """Fetch any number of twins with ``POST /twins/ids`` in chunks, ``concurrency`` at a time.
+
+    Never raises midway: a failed chunk lands in ``failures``. Only an authentication or
+    configuration error stops the job, raised with the lookup so far as ``error.partial``.
+    ``progress(ids answered, ids failed)`` is called after each chunk (like ``ingest``'s).
+    """
+    _check_sizes(chunk_size, concurrency, "chunk_size")
+    job = _TwinJob(_unique(ids), chunk_size, progress)
+    try:
+        _run_in_threads(
+            job.state,
+            job.next_work,
+            lambda chunk: client.twins.get_by_ids(chunk, include_relationships=include_relationships),
+            job.settle,
+            job.abandon,
+            concurrency,
+            "willow-twins",
+        )
+    except BaseException as exc:
+        attach_partial(exc, job.result())
+        raise
+    _stop_if_fatal(job.state, job.result())
+    return job.result()
 
 
 async def aget_twins(
@@ -89,16 +317,25 @@ async def aget_twins(
     include_relationships: bool = False,
     chunk_size: int = TWIN_IDS_PER_REQUEST,
     concurrency: int = DEFAULT_CONCURRENCY,
+    progress: Progress | None = None,
 ) -> TwinLookup:
-    requested = _unique(ids)
-    gate = asyncio.Semaphore(max(1, concurrency))
-
-    async def one(chunk: list[str]) -> list[Twin]:
-        async with gate:
-            return await client.twins.get_by_ids(chunk, include_relationships=include_relationships)
-
-    pages = await asyncio.gather(*(one(chunk) for chunk in chunked(requested, chunk_size)))
-    return _lookup_result(requested, [twin for page in pages for twin in page])
+    """The asyncio twin of :func:`get_twins`."""
+    _check_sizes(chunk_size, concurrency, "chunk_size")
+    job = _TwinJob(_unique(ids), chunk_size, progress)
+    try:
+        await _run_as_tasks(
+            job.state,
+            job.anext_work,
+            lambda chunk: client.twins.get_by_ids(chunk, include_relationships=include_relationships),
+            job.settle,
+            job.abandon,
+            concurrency,
+        )
+    except BaseException as exc:
+        attach_partial(exc, job.result())
+        raise
+    _stop_if_fatal(job.state, job.result())
+    return job.result()
 
 
 # ------------------------------------------------------------------------------ ingest
@@ -106,8 +343,8 @@ async def aget_twins(
 
 @dataclass
 class IngestFailure:
-    """Points that were not accepted, with why. ``first_index`` is the position of the first one
-    in the input, so a caller can find them again; the points themselves are kept for a retry."""
+    """Points that were not accepted (or never sent), with why. ``first_index`` is the position of
+    the first one in the input, so a caller can find them again; the points are kept for a retry."""
 
     reason: str
     first_index: int
@@ -116,20 +353,35 @@ class IngestFailure:
 
 @dataclass
 class IngestReport:
+    """Every point read from the source is in exactly one of: ``sent`` (accepted, 202),
+    ``failures`` (refused locally or by the server, with the reason) or ``not_sent`` (read, but
+    the job stopped or was interrupted before sending them)."""
+
     sent: int = 0
     requests: int = 0
     failures: list[IngestFailure] = field(default_factory=list)
+    not_sent: list[IngestFailure] = field(default_factory=list)
 
     @property
     def failed(self) -> int:
         return sum(len(failure.points) for failure in self.failures)
 
     @property
+    def unsent(self) -> int:
+        return sum(len(item.points) for item in self.not_sent)
+
+    @property
+    def read(self) -> int:
+        return self.sent + self.failed + self.unsent
+
+    @property
     def ok(self) -> bool:
-        return not self.failures
+        return not self.failures and not self.not_sent
 
     def __str__(self) -> str:
         text = f"{self.sent} points sent in {self.requests} requests, {self.failed} failed"
+        if self.not_sent:
+            text += f", {self.unsent} read but not sent"
         reasons = {f.reason for f in self.failures}
         return text + (f" ({'; '.join(sorted(reasons))[:300]})" if reasons else "")
 
@@ -140,37 +392,115 @@ class _Batch:
     points: list[TimeSeriesWrite | WirePoint]
 
 
-def _batches(points: Iterable[Point], batch_size: int, report: IngestReport, start: int = 0) -> Iterator[_Batch]:
-    """Validate lazily and cut into batches; invalid points go straight into the report.
-    ``start`` is the input position of the first point (for inputs read in chunks)."""
-    if batch_size < 1:
-        raise InvalidRequestError("batch_size must be at least 1")
-    batch: list[TimeSeriesWrite | WirePoint] = []
-    first = start
-    for index, raw in enumerate(points, start):
+def json_value_problem(point: TimeSeriesWrite | Mapping[str, Any]) -> str | None:
+    """Why the point's values cannot travel as JSON (NaN, Infinity, an unserialisable object), or
+    None. Python's json writes NaN as a bare ``NaN``, which is not JSON (RFC 8259 §6): the server
+    would refuse the whole batch for one point."""
+    if isinstance(point, TimeSeriesWrite):
+        value: object = point.scalar_value
+        properties: object = point.properties
+    else:
+        value, properties = point.get("scalarValue"), point.get("properties")
+    if type(value) is float and not math.isfinite(value):
+        return f"scalarValue {value!r} cannot be sent as JSON"
+    for name, item in (("scalarValue", value), ("properties", properties)):
+        if item is None or type(item) in (int, float, str, bool):
+            continue
+        if hasattr(item, "to_dict"):
+            item = item.to_dict()
+        try:
+            json.dumps(item, allow_nan=False)
+        except (TypeError, ValueError, RecursionError) as exc:
+            return f"{name} cannot be sent as JSON: {type(exc).__name__}: {str(exc)[:100]}"
+    return None
+
+
+class _IngestJob:
+    """Pure bookkeeping of an ingest run: reads points lazily, checks each, cuts batches."""
+
+    def __init__(self, batch_size: int, progress: Progress | None) -> None:
+        self.state = JobState()
+        self.report = IngestReport()
+        self._batch_size = batch_size
+        self._progress = progress
+        self._pending: list[TimeSeriesWrite | WirePoint] = []
+        self._first = 0
+        self._index = 0
+
+    def add(self, raw: Point) -> _Batch | None:
+        """Take the next point of the input; a full batch when one is ready."""
+        index = self._index
+        self._index += 1
         try:
             point = telemetry_point(raw)
         except InvalidRequestError as exc:
-            report.failures.append(IngestFailure(f"invalid point: {exc}", index, [raw]))
-            continue
-        if not batch:
-            first = index
-        batch.append(point)
-        if len(batch) >= batch_size:
-            yield _Batch(first, batch)
-            batch = []
-    if batch:
-        yield _Batch(first, batch)
+            self.report.failures.append(IngestFailure(f"invalid point: {exc}", index, [raw]))
+            return None
+        problem = json_value_problem(point)
+        if problem is not None:
+            self.report.failures.append(IngestFailure(f"invalid point: {problem}", index, [raw]))
+            return None
+        if not self._pending:
+            self._first = index
+        self._pending.append(point)
+        return self.flush() if len(self._pending) >= self._batch_size else None
 
+    def flush(self) -> _Batch | None:
+        if not self._pending:
+            return None
+        batch = _Batch(self._first, self._pending)
+        self._pending = []
+        return batch
 
-def _settle(report: IngestReport, batch: _Batch, error: BaseException | None) -> None:
-    report.requests += 1
-    if error is None:
-        report.sent += len(batch.points)
-    elif isinstance(error, WillowError):
-        report.failures.append(IngestFailure(f"{type(error).__name__}: {error}", batch.first_index, list(batch.points)))
-    else:
-        raise error
+    def settle(self, batch: _Batch, result: object, error: BaseException | None) -> None:
+        self.report.requests += 1
+        self.state.judge(error)
+        if error is None:
+            self.report.sent += len(batch.points)
+        else:
+            self.report.failures.append(
+                IngestFailure(f"{type(error).__name__}: {error}", batch.first_index, list(batch.points))
+            )
+        if self._progress is not None:
+            self._progress(self.report.sent, self.report.failed)
+
+    def abandon(self, batch: _Batch, reason: str) -> None:
+        if reason == CANCELLED_IN_FLIGHT:
+            self.report.requests += 1
+            self.report.failures.append(IngestFailure(reason, batch.first_index, list(batch.points)))
+        else:
+            self.report.not_sent.append(IngestFailure(reason, batch.first_index, list(batch.points)))
+
+    def close(self, interrupted: bool) -> None:
+        """Account for the points read into a batch that was never cut (job stopped or interrupted)."""
+        if self._pending:
+            reason = NOT_SENT_INTERRUPTED if interrupted else NOT_SENT_STOPPED
+            self.report.not_sent.append(IngestFailure(reason, self._first, list(self._pending)))
+            self._pending = []
+
+    def reader(self, points: Iterable[Point]) -> Callable[[], _Batch | None]:
+        source = iter(points)
+
+        def next_batch() -> _Batch | None:
+            for raw in source:
+                batch = self.add(raw)
+                if batch is not None:
+                    return batch
+            return self.flush()
+
+        return next_batch
+
+    def async_reader(self, points: AsyncIterable[Point]) -> Callable[[], Awaitable[_Batch | None]]:
+        source: AsyncIterator[Point] = aiter(points)
+
+        async def next_batch() -> _Batch | None:
+            async for raw in source:
+                batch = self.add(raw)
+                if batch is not None:
+                    return batch
+            return self.flush()
+
+        return next_batch
 
 
 def ingest(
@@ -184,25 +514,29 @@ def ingest(
     """Send any number of points (a generator is fine) with ``POST /time-series``.
 
     At most ``concurrency`` batches are in flight; reading from ``points`` pauses until one
-    finishes (backpressure), so memory does not grow with the input.
+    finishes (backpressure), so memory does not grow with the input. A bad point (no twin
+    reference, NaN, ...) is refused locally with its reason and never fails its batch.
+    ``progress(points sent, points failed)`` is called after each batch.
     """
-    report = IngestReport()
-    in_flight: dict[Future[None], _Batch] = {}
-
-    def collect(done: Iterable[Future[None]]) -> None:
-        for future in done:
-            _settle(report, in_flight.pop(future), future.exception())
-        if progress is not None:
-            progress(report.sent, report.failed)
-
-    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="willow-ingest") as pool:
-        for batch in _batches(points, batch_size, report):
-            if len(in_flight) >= concurrency:
-                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                collect(done)
-            in_flight[pool.submit(client.time_series.write_checked, batch.points)] = batch
-        collect(wait(in_flight).done)
-    return report
+    _check_sizes(batch_size, concurrency, "batch_size")
+    job = _IngestJob(batch_size, progress)
+    try:
+        _run_in_threads(
+            job.state,
+            job.reader(points),
+            lambda batch: client.time_series.write_checked(batch.points),
+            job.settle,
+            job.abandon,
+            concurrency,
+            "willow-ingest",
+        )
+    except BaseException as exc:
+        job.close(interrupted=True)
+        attach_partial(exc, job.report)
+        raise
+    job.close(interrupted=False)
+    _stop_if_fatal(job.state, job.report)
+    return job.report
 
 
 async def aingest(
@@ -214,37 +548,29 @@ async def aingest(
     progress: Progress | None = None,
 ) -> IngestReport:
     """The asyncio twin of :func:`ingest`; ``points`` may also be an async iterable."""
-    report = IngestReport()
-    in_flight: dict[asyncio.Task[None], _Batch] = {}
-
-    def collect(done: Iterable[asyncio.Task[None]]) -> None:
-        for task in done:
-            _settle(report, in_flight.pop(task), task.exception())
-        if progress is not None:
-            progress(report.sent, report.failed)
-
-    async def submit(batch: _Batch) -> None:
-        if len(in_flight) >= concurrency:
-            done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
-            collect(done)
-        in_flight[asyncio.ensure_future(client.time_series.write_checked(batch.points))] = batch
-
+    _check_sizes(batch_size, concurrency, "batch_size")
+    job = _IngestJob(batch_size, progress)
     if isinstance(points, AsyncIterable):
-        pending: list[Point] = []
-        read = 0  # input position of pending[0]
-        async for point in points:
-            pending.append(point)
-            if len(pending) >= batch_size:
-                for batch in _batches(pending, batch_size, report, start=read):
-                    await submit(batch)
-                read += len(pending)
-                pending = []
-        for batch in _batches(pending, batch_size, report, start=read):
-            await submit(batch)
+        read = job.async_reader(points)
     else:
-        for batch in _batches(points, batch_size, report):
-            await submit(batch)
-    if in_flight:
-        done, _ = await asyncio.wait(in_flight)
-        collect(done)
-    return report
+        read_sync = job.reader(points)
+
+        async def read() -> _Batch | None:
+            return read_sync()
+
+    try:
+        await _run_as_tasks(
+            job.state,
+            read,
+            lambda batch: client.time_series.write_checked(batch.points),
+            job.settle,
+            job.abandon,
+            concurrency,
+        )
+    except BaseException as exc:
+        job.close(interrupted=True)
+        attach_partial(exc, job.report)
+        raise
+    job.close(interrupted=False)
+    _stop_if_fatal(job.state, job.report)
+    return job.report

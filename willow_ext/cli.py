@@ -19,15 +19,14 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from willow_ext import (
@@ -285,57 +284,117 @@ def series_latest(twin_ids: Annotated[list[str], typer.Argument(help="Capability
         _emit(points, ["twinId", "sourceTimestamp", "scalarValue"])
 
 
-def _progress_bar(label: str, enabled: bool) -> Progress | None:
-    if not enabled:
-        return None
-    return Progress(
-        TextColumn(label),
-        BarColumn(),
-        TextColumn("{task.completed:,} points"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=False,
-    )
-
-
 @series_app.command("export")
 def series_export(
     twin_ids: Annotated[list[str], typer.Argument(help="Capability twin ids.")],
     start: Annotated[str, typer.Option(help="ISO 8601 start (UTC if no offset).")],
     end: Annotated[str, typer.Option(help="ISO 8601 end.")],
-    output_format: Annotated[str, typer.Option("--format", help="csv or jsonl.")] = "csv",
-    output: Annotated[Path | None, typer.Option(help="File to write (default: stdout).")] = None,
-    progress: Annotated[bool | None, typer.Option(help="Progress bar on stderr (default: when a terminal).")] = None,
+    output_format: Annotated[
+        str | None, typer.Option("--format", help="csv, jsonl or parquet (default: from --output's suffix, else csv).")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(help="File (.csv/.jsonl/.parquet) or partition directory; default stdout."),
+    ] = None,
+    partition: Annotated[
+        bool | None, typer.Option(help="Partition by twin and day (default: when --output has no suffix).")
+    ] = None,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted export from its checkpoint.")] = False,
+    checkpoint: Annotated[Path | None, typer.Option(help="Default: <output>.checkpoint.json.")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Print the plan and estimate; send nothing.")] = False,
+    points_per_day: Annotated[
+        float, typer.Option(min=0, help="Expected points per twin per day, for the estimate (1440: 1-minute data).")
+    ] = 1440.0,
+    page_size: Annotated[int, typer.Option(min=1, help="Points per request (largest safe default).")] = 1000,
+    progress: Annotated[bool | None, typer.Option(help="Progress on stderr (default: when a terminal).")] = None,
 ) -> None:
-    """Stream every point of the twins in [start, end] as CSV or JSON lines."""
-    if output_format not in ("csv", "jsonl"):
-        raise typer.BadParameter("--format must be csv or jsonl")
-    show = sys.stderr.isatty() if progress is None else progress
-    bar = _progress_bar("export", show)
-    sink = output.open("w", newline="") if output else sys.stdout
+    """Every point of the twins in [start, end] as CSV, JSON lines or Parquet; resumable with --output."""
+    from willow_ext import export_to_files, plan_export
+    from willow_ext._outputs import FORMATS
+    from willow_ext._progress import TerminalProgress
+
+    if output_format is not None and output_format not in FORMATS:
+        raise typer.BadParameter("--format must be csv, jsonl or parquet")
+    first, last = _instant(start), _instant(end)
     try:
-        with _client() as client, bar or nullcontext():
-            task = bar.add_task("export", total=None) if bar else None
-            writer = csv.writer(sink) if output_format == "csv" else None
+        plan = plan_export(twin_ids, first, last, page_size=page_size, points_per_day=points_per_day)
+    except InvalidRequestError as exc:
+        _fail(EXIT_USAGE, str(exc))
+    if dry_run:
+        estimate = {
+            "twins": len(plan.twin_ids),
+            "units": len(plan.units),
+            "page_size": plan.page_size,
+            "estimated_points": plan.estimated_points,
+            "estimated_requests": plan.estimated_requests,
+            "requests_without_grouping": plan.requests_one_twin_per_request,
+            "seconds_at_rate_limit": plan.seconds_at_ceiling,
+        }
+        if _state["json"]:
+            out.print_json(json.dumps(estimate))
+        else:
+            out.print(plan.describe(), highlight=False, markup=False, soft_wrap=True)
+        return
+    if output is None:
+        if output_format == "parquet":
+            raise typer.BadParameter("parquet needs --output")
+        if resume:
+            raise typer.BadParameter("--resume needs --output")
+        _export_to_stdout(plan.twin_ids, first, last, output_format or "csv", page_size, progress)
+        return
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = TerminalProgress("export", "points", plan.estimated_points, stream=sys.stderr, enabled=show)
+    try:
+        with _client() as client, bar:
+            report = export_to_files(
+                client,
+                plan.twin_ids,
+                first,
+                last,
+                output,
+                format=output_format,
+                partition=partition,
+                resume=resume,
+                checkpoint=checkpoint,
+                page_size=page_size,
+                points_per_day=points_per_day,
+                progress=bar.total_callback(),
+            )
+    except KeyboardInterrupt:
+        err.print("interrupted; run again with --resume to continue", highlight=False, markup=False)
+        raise typer.Exit(130) from None
+    err.print(f"exported {report.points} points ({report})", highlight=False, markup=False)
+    for failure in report.failures:
+        err.print(
+            f"failed: {', '.join(failure.twin_ids)[:200]} {failure.start}..{failure.end}: {failure.reason}",
+            highlight=False,
+            markup=False,
+        )
+    if not report.ok:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+def _export_to_stdout(
+    twin_ids: tuple[str, ...], start: dt.datetime, end: dt.datetime, fmt: str, page_size: int, progress: bool | None
+) -> None:
+    """Stream points in the server's order (no checkpoint: use --output for a resumable export)."""
+    from willow_ext._progress import TerminalProgress
+
+    show = sys.stderr.isatty() if progress is None else progress
+    count = 0
+    with _client() as client, TerminalProgress("export", "points", stream=sys.stderr, enabled=show) as bar:
+        writer = csv.writer(sys.stdout) if fmt == "csv" else None
+        if writer:
+            writer.writerow(["twinId", "externalId", "sourceTimestamp", "scalarValue"])
+        for point in export_time_series(client, twin_ids, start, end, page_size=page_size, progress=bar.update):
+            row = point.to_dict()
             if writer:
-                writer.writerow(["twinId", "externalId", "sourceTimestamp", "scalarValue"])
-            count = 0
-            for point in export_time_series(client, twin_ids, _instant(start), _instant(end)):
-                row = point.to_dict()
-                if writer:
-                    writer.writerow(
-                        [row.get("twinId"), row.get("externalId"), row.get("sourceTimestamp"), row.get("scalarValue")]
-                    )
-                else:
-                    sink.write(json.dumps(row, default=str) + "\n")
-                count += 1
-                if bar and task is not None and count % 500 == 0:
-                    bar.update(task, completed=count)
-            if bar and task is not None:
-                bar.update(task, completed=count)
-    finally:
-        if output:
-            sink.close()
+                writer.writerow(
+                    [row.get("twinId"), row.get("externalId"), row.get("sourceTimestamp"), row.get("scalarValue")]
+                )
+            else:
+                sys.stdout.write(json.dumps(row, default=str) + "\n")
+            count += 1
     err.print(f"exported {count} points", highlight=False)
 
 
@@ -364,11 +423,13 @@ def series_ingest(
     connector_id: Annotated[str | None, typer.Option(help="connectorId for points that have none.")] = None,
     batch_size: Annotated[int, typer.Option(min=1)] = 1000,
     concurrency: Annotated[int, typer.Option(min=1)] = 4,
-    progress: Annotated[bool | None, typer.Option(help="Progress bar on stderr (default: when a terminal).")] = None,
+    progress: Annotated[bool | None, typer.Option(help="Progress on stderr (default: when a terminal).")] = None,
 ) -> None:
     """Send every point of FILE with POST /time-series; exit 5 if any point was not accepted."""
+    from willow_ext import IngestReport
+    from willow_ext._progress import TerminalProgress
+
     show = sys.stderr.isatty() if progress is None else progress
-    bar = _progress_bar("ingest", show)
 
     def points() -> Iterator[dict[str, Any]]:
         for point in _read_points(file):
@@ -376,21 +437,31 @@ def series_ingest(
                 point["connectorId"] = connector_id
             yield point
 
-    with _client() as client, bar or nullcontext():
-        task = bar.add_task("ingest", total=None) if bar else None
-        on_progress: Callable[[int, int], None] | None = (
-            (lambda sent, failed: bar.update(task, completed=sent + failed)) if bar and task is not None else None
-        )
-        report = ingest(client, points(), batch_size=batch_size, concurrency=concurrency, progress=on_progress)
-    summary = {
-        "sent": report.sent,
-        "failed": report.failed,
-        "requests": report.requests,
-        "failures": [
-            {"reason": f.reason, "first_index": f.first_index, "points": len(f.points)} for f in report.failures
-        ],
-    }
-    _emit(summary)
+    def summary(report: IngestReport) -> dict[str, Any]:
+        return {
+            "sent": report.sent,
+            "failed": report.failed,
+            "not_sent": report.unsent,
+            "requests": report.requests,
+            "failures": [
+                {"reason": f.reason, "first_index": f.first_index, "points": len(f.points)}
+                for f in report.failures + report.not_sent
+            ],
+        }
+
+    bar = TerminalProgress("ingest", "points", stream=sys.stderr, enabled=show)
+    try:
+        with _client() as client, bar:
+            report = ingest(
+                client, points(), batch_size=batch_size, concurrency=concurrency, progress=bar.ingest_callback()
+            )
+    except KeyboardInterrupt as exc:
+        partial = getattr(exc, "partial", None)
+        if isinstance(partial, IngestReport):
+            _emit(summary(partial))
+        err.print("interrupted", highlight=False, markup=False)
+        raise typer.Exit(130) from None
+    _emit(summary(report))
     if not report.ok:
         raise typer.Exit(EXIT_PARTIAL)
 

@@ -1,0 +1,41 @@
+"""The pure state of a bulk job, shared by the thread-pool and asyncio drivers in ``_bulk.py``.
+
+A job hands out work items (``next_work``), learns each outcome (``settle``), and accounts for
+items it will never send (``abandon``). The drivers only decide *when*; every *what* lives here.
+"""
+
+from __future__ import annotations
+
+from ._partial import is_fatal
+
+__all__ = ["JobState", "in_flight_limit"]
+
+
+def in_flight_limit(succeeded: int, concurrency: int) -> int:
+    """One request until one has succeeded, then ``concurrency``. A wrong secret or an unreachable
+    server then costs one token request and one failure, not one per worker (slow start)."""
+    return max(1, concurrency) if succeeded else 1
+
+
+class JobState:
+    """Counters every job keeps: successes (for slow start) and the error that stops the job."""
+
+    def __init__(self) -> None:
+        self.succeeded = 0
+        #: The first error that stops the job (authentication, configuration, or a bug).
+        self.fatal: BaseException | None = None
+
+    @property
+    def stopped(self) -> bool:
+        return self.fatal is not None
+
+    def judge(self, error: BaseException | None) -> bool:
+        """Record one outcome; False when it stopped the job."""
+        if error is None:
+            self.succeeded += 1
+            return False
+        if is_fatal(error):
+            if self.fatal is None:
+                self.fatal = error
+            return False
+        return True

@@ -37,7 +37,8 @@ class CreateTicketMetadataRequest:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        name = d.pop("name")
+        _d_pop = d.pop
+        name = _d_pop("name")
 
         create_ticket_metadata_request = cls(
             name=name,

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.open_object import OpenObject
-
 
 T = TypeVar("T", bound="CreateTicketRequest")
 
@@ -158,30 +154,29 @@ class CreateTicketRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.open_object import OpenObject  # noqa: PLC0415
-
         d = dict(src_dict)
-        summary = d.pop("summary", UNSET)
+        _d_pop = d.pop
+        summary = _d_pop("summary", UNSET)
 
-        description = d.pop("description", UNSET)
+        description = _d_pop("description", UNSET)
 
-        cause = d.pop("cause", UNSET)
+        cause = _d_pop("cause", UNSET)
 
-        solution = d.pop("solution", UNSET)
+        solution = _d_pop("solution", UNSET)
 
-        twin_id = d.pop("twinId", UNSET)
+        twin_id = _d_pop("twinId", UNSET)
 
-        notes = d.pop("notes", UNSET)
+        notes = _d_pop("notes", UNSET)
 
-        latitude = d.pop("latitude", UNSET)
+        latitude = _d_pop("latitude", UNSET)
 
-        longitude = d.pop("longitude", UNSET)
+        longitude = _d_pop("longitude", UNSET)
 
-        insight_id = d.pop("insightId", UNSET)
+        insight_id = _d_pop("insightId", UNSET)
 
-        insight_name = d.pop("insightName", UNSET)
+        insight_name = _d_pop("insightName", UNSET)
 
-        _diagnostics = d.pop("diagnostics", UNSET)
+        _diagnostics = _d_pop("diagnostics", UNSET)
         diagnostics: list[OpenObject] | Unset = UNSET
         if _diagnostics is not UNSET:
             diagnostics = []
@@ -190,9 +185,9 @@ class CreateTicketRequest:
 
                 diagnostics.append(diagnostics_item)
 
-        assignee_type = d.pop("assigneeType", UNSET)
+        assignee_type = _d_pop("assigneeType", UNSET)
 
-        _external_created_date = d.pop("externalCreatedDate", UNSET)
+        _external_created_date = _d_pop("externalCreatedDate", UNSET)
         external_created_date: datetime.datetime | Unset
         if isinstance(_external_created_date, Unset):
             external_created_date = UNSET
@@ -201,7 +196,7 @@ class CreateTicketRequest:
                 _external_created_date
             )
 
-        _external_updated_date = d.pop("externalUpdatedDate", UNSET)
+        _external_updated_date = _d_pop("externalUpdatedDate", UNSET)
         external_updated_date: datetime.datetime | Unset
         if isinstance(_external_updated_date, Unset):
             external_updated_date = UNSET
@@ -210,13 +205,13 @@ class CreateTicketRequest:
                 _external_updated_date
             )
 
-        external_id = d.pop("externalId", UNSET)
+        external_id = _d_pop("externalId", UNSET)
 
         extendable_searchable_property_keys = cast(
-            list[str], d.pop("extendableSearchablePropertyKeys", UNSET)
+            list[str], _d_pop("extendableSearchablePropertyKeys", UNSET)
         )
 
-        _recommendations = d.pop("recommendations", UNSET)
+        _recommendations = _d_pop("recommendations", UNSET)
         recommendations: list[OpenObject] | Unset = UNSET
         if _recommendations is not UNSET:
             recommendations = []
@@ -263,3 +258,6 @@ class CreateTicketRequest:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.open_object import OpenObject  # noqa: E402

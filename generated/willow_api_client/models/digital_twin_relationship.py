@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.digital_twin_relationship_properties import (
-        DigitalTwinRelationshipProperties,
-    )
-
 
 T = TypeVar("T", bound="DigitalTwinRelationship")
 
@@ -71,20 +65,17 @@ class DigitalTwinRelationship:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.digital_twin_relationship_properties import (
-            DigitalTwinRelationshipProperties,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
-        target_id = d.pop("targetId")
+        _d_pop = d.pop
+        target_id = _d_pop("targetId")
 
-        source_id = d.pop("sourceId")
+        source_id = _d_pop("sourceId")
 
-        name = d.pop("name")
+        name = _d_pop("name")
 
-        id = d.pop("id", UNSET)
+        id = _d_pop("id", UNSET)
 
-        _properties = d.pop("properties", UNSET)
+        _properties = _d_pop("properties", UNSET)
         properties: DigitalTwinRelationshipProperties | Unset
         if isinstance(_properties, Unset):
             properties = UNSET
@@ -117,3 +108,8 @@ class DigitalTwinRelationship:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.digital_twin_relationship_properties import (
+    DigitalTwinRelationshipProperties,  # noqa: E402
+)

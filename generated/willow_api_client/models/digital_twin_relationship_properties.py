@@ -32,6 +32,7 @@ class DigitalTwinRelationshipProperties:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        _d_pop = d.pop
         digital_twin_relationship_properties = cls()
 
         digital_twin_relationship_properties.additional_properties = d

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -147,106 +147,45 @@ class Event:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        _d_pop = d.pop
+        name = _d_pop("name")
 
-        def _parse_name(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+        start_time = datetime.datetime.fromisoformat(_d_pop("startTime"))
 
-        name = _parse_name(d.pop("name"))
+        event_type_id = _d_pop("eventTypeId")
 
-        start_time = datetime.datetime.fromisoformat(d.pop("startTime"))
+        payload = _d_pop("payload")
 
-        event_type_id = d.pop("eventTypeId")
+        payload_version = _d_pop("payloadVersion")
 
-        def _parse_payload(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+        twin_id = _d_pop("twinId")
 
-        payload = _parse_payload(d.pop("payload"))
+        created_date = datetime.datetime.fromisoformat(_d_pop("createdDate"))
 
-        def _parse_payload_version(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+        last_modified_date = datetime.datetime.fromisoformat(_d_pop("lastModifiedDate"))
 
-        payload_version = _parse_payload_version(d.pop("payloadVersion"))
+        id = _d_pop("id", UNSET)
 
-        def _parse_twin_id(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+        description = _d_pop("description", UNSET)
 
-        twin_id = _parse_twin_id(d.pop("twinId"))
-
-        created_date = datetime.datetime.fromisoformat(d.pop("createdDate"))
-
-        last_modified_date = datetime.datetime.fromisoformat(d.pop("lastModifiedDate"))
-
-        id = d.pop("id", UNSET)
-
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        description = _parse_description(d.pop("description", UNSET))
-
-        def _parse_end_time(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        end_time = _d_pop("endTime", UNSET)
+        if end_time is not None and not isinstance(end_time, Unset):
             try:
-                if not isinstance(data, str):
+                if not isinstance(end_time, str):
                     raise TypeError()
-                end_time_type_0 = datetime.datetime.fromisoformat(data)
+                end_time_type_0 = datetime.datetime.fromisoformat(end_time)
 
-                return end_time_type_0
+                end_time = end_time_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(datetime.datetime | None | Unset, data)
 
-        end_time = _parse_end_time(d.pop("endTime", UNSET))
+        event_source_id = _d_pop("eventSourceId", UNSET)
 
-        def _parse_event_source_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        external_id = _d_pop("externalId", UNSET)
 
-        event_source_id = _parse_event_source_id(d.pop("eventSourceId", UNSET))
+        scalar_value = _d_pop("scalarValue", UNSET)
 
-        def _parse_external_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        external_id = _parse_external_id(d.pop("externalId", UNSET))
-
-        def _parse_scalar_value(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
-
-        scalar_value = _parse_scalar_value(d.pop("scalarValue", UNSET))
-
-        def _parse_locations(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        locations = _parse_locations(d.pop("locations", UNSET))
+        locations = _d_pop("locations", UNSET)
 
         event = cls(
             name=name,

@@ -57,7 +57,8 @@ class EventFilesUpload:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        _files = d.pop("files", UNSET)
+        _d_pop = d.pop
+        _files = _d_pop("files", UNSET)
         files: list[File] | Unset = UNSET
         if _files is not UNSET:
             files = []

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.event import Event
-
 
 T = TypeVar("T", bound="EventPage")
 
@@ -68,36 +64,29 @@ class EventPage:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.event import Event  # noqa: PLC0415
-
         d = dict(src_dict)
-        before = d.pop("before", UNSET)
+        _d_pop = d.pop
+        before = _d_pop("before", UNSET)
 
-        after = d.pop("after", UNSET)
+        after = _d_pop("after", UNSET)
 
-        total = d.pop("total", UNSET)
+        total = _d_pop("total", UNSET)
 
-        def _parse_items(data: object) -> list[Event] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        items = _d_pop("items", UNSET)
+        if items is not None and not isinstance(items, Unset):
             try:
-                if not isinstance(data, list):
+                if not isinstance(items, list):
                     raise TypeError()
                 items_type_0 = []
-                _items_type_0 = data
+                _items_type_0 = items
                 for items_type_0_item_data in _items_type_0:
                     items_type_0_item = Event.from_dict(items_type_0_item_data)
 
                     items_type_0.append(items_type_0_item)
 
-                return items_type_0
+                items = items_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(list[Event] | None | Unset, data)
-
-        items = _parse_items(d.pop("items", UNSET))
 
         event_page = cls(
             before=before,
@@ -124,3 +113,6 @@ class EventPage:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.event import Event  # noqa: E402

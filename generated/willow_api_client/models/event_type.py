@@ -27,6 +27,7 @@ class EventType:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        _d_pop = d.pop
         event_type = cls()
 
         event_type.additional_properties = d

@@ -43,9 +43,10 @@ class EventsUpsertResult:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        events_created_count = d.pop("eventsCreatedCount", UNSET)
+        _d_pop = d.pop
+        events_created_count = _d_pop("eventsCreatedCount", UNSET)
 
-        events_updated_count = d.pop("eventsUpdatedCount", UNSET)
+        events_updated_count = _d_pop("eventsUpdatedCount", UNSET)
 
         events_upsert_result = cls(
             events_created_count=events_created_count,

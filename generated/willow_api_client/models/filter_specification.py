@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -62,25 +62,16 @@ class FilterSpecification:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        _d_pop = d.pop
+        operator = _d_pop("operator")
+        if isinstance(operator, str):
+            operator = FilterOperator._value2member_map_.get(operator, operator)
 
-        def _parse_operator(data: object) -> FilterOperator | str:
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                operator_type_0 = FilterOperator(data)
+        field = _d_pop("field", UNSET)
 
-                return operator_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FilterOperator | str, data)
+        value = _d_pop("value", UNSET)
 
-        operator = _parse_operator(d.pop("operator"))
-
-        field = d.pop("field", UNSET)
-
-        value = d.pop("value", UNSET)
-
-        filter_condition_operator = d.pop("filterConditionOperator", UNSET)
+        filter_condition_operator = _d_pop("filterConditionOperator", UNSET)
 
         filter_specification = cls(
             operator=operator,

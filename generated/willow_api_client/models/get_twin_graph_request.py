@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.twin_graph_relationship import TwinGraphRelationship
-
 
 T = TypeVar("T", bound="GetTwinGraphRequest")
 
@@ -57,14 +53,13 @@ class GetTwinGraphRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.twin_graph_relationship import TwinGraphRelationship  # noqa: PLC0415
-
         d = dict(src_dict)
-        alias = d.pop("alias", UNSET)
+        _d_pop = d.pop
+        alias = _d_pop("alias", UNSET)
 
-        id = d.pop("id", UNSET)
+        id = _d_pop("id", UNSET)
 
-        _relationships = d.pop("relationships", UNSET)
+        _relationships = _d_pop("relationships", UNSET)
         relationships: list[TwinGraphRelationship] | Unset = UNSET
         if _relationships is not UNSET:
             relationships = []
@@ -99,3 +94,6 @@ class GetTwinGraphRequest:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.twin_graph_relationship import TwinGraphRelationship  # noqa: E402

@@ -67,17 +67,18 @@ class ImpactScore:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        name = d.pop("name", UNSET)
+        _d_pop = d.pop
+        name = _d_pop("name", UNSET)
 
-        field_id = d.pop("fieldId", UNSET)
+        field_id = _d_pop("fieldId", UNSET)
 
-        value = d.pop("value", UNSET)
+        value = _d_pop("value", UNSET)
 
-        unit = d.pop("unit", UNSET)
+        unit = _d_pop("unit", UNSET)
 
-        external_id = d.pop("externalId", UNSET)
+        external_id = _d_pop("externalId", UNSET)
 
-        rule_id = d.pop("ruleId", UNSET)
+        rule_id = _d_pop("ruleId", UNSET)
 
         impact_score = cls(
             name=name,

@@ -58,13 +58,14 @@ class JsonPatchOperation:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        op = JsonPatchOperationOp(d.pop("op"))
+        _d_pop = d.pop
+        op = JsonPatchOperationOp(_d_pop("op"))
 
-        path = d.pop("path")
+        path = _d_pop("path")
 
-        from_ = d.pop("from", UNSET)
+        from_ = _d_pop("from", UNSET)
 
-        value = d.pop("value", UNSET)
+        value = _d_pop("value", UNSET)
 
         json_patch_operation = cls(
             op=op,

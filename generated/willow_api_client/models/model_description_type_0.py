@@ -27,6 +27,7 @@ class ModelDescriptionType0:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        _d_pop = d.pop
         model_description_type_0 = cls()
 
         model_description_type_0.additional_properties = d

@@ -32,6 +32,7 @@ class ModelDisplayNameType0:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        _d_pop = d.pop
         model_display_name_type_0 = cls()
 
         model_display_name_type_0.additional_properties = d

@@ -43,9 +43,10 @@ class OAuthError:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        error = d.pop("error", UNSET)
+        _d_pop = d.pop
+        error = _d_pop("error", UNSET)
 
-        error_description = d.pop("error_description", UNSET)
+        error_description = _d_pop("error_description", UNSET)
 
         o_auth_error = cls(
             error=error,

@@ -27,6 +27,7 @@ class OpenObject:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        _d_pop = d.pop
         open_object = cls()
 
         open_object.additional_properties = d

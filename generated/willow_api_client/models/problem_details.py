@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.problem_details_errors import ProblemDetailsErrors
-
 
 T = TypeVar("T", bound="ProblemDetails")
 
@@ -93,56 +89,19 @@ class ProblemDetails:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.problem_details_errors import ProblemDetailsErrors  # noqa: PLC0415
-
         d = dict(src_dict)
+        _d_pop = d.pop
+        type_ = _d_pop("type", UNSET)
 
-        def _parse_type_(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        title = _d_pop("title", UNSET)
 
-        type_ = _parse_type_(d.pop("type", UNSET))
+        status = _d_pop("status", UNSET)
 
-        def _parse_title(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        detail = _d_pop("detail", UNSET)
 
-        title = _parse_title(d.pop("title", UNSET))
+        instance = _d_pop("instance", UNSET)
 
-        def _parse_status(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        status = _parse_status(d.pop("status", UNSET))
-
-        def _parse_detail(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        detail = _parse_detail(d.pop("detail", UNSET))
-
-        def _parse_instance(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        instance = _parse_instance(d.pop("instance", UNSET))
-
-        _errors = d.pop("errors", UNSET)
+        _errors = _d_pop("errors", UNSET)
         errors: ProblemDetailsErrors | Unset
         if isinstance(_errors, Unset):
             errors = UNSET
@@ -176,3 +135,6 @@ class ProblemDetails:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.problem_details_errors import ProblemDetailsErrors  # noqa: E402

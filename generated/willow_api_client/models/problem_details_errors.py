@@ -27,6 +27,7 @@ class ProblemDetailsErrors:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        _d_pop = d.pop
         problem_details_errors = cls()
 
         problem_details_errors.additional_properties = d

@@ -44,9 +44,10 @@ class RequestIncludeOption:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        outgoing_relationships = d.pop("outgoingRelationships", UNSET)
+        _d_pop = d.pop
+        outgoing_relationships = _d_pop("outgoingRelationships", UNSET)
 
-        incoming_relationships = d.pop("incomingRelationships", UNSET)
+        incoming_relationships = _d_pop("incomingRelationships", UNSET)
 
         request_include_option = cls(
             outgoing_relationships=outgoing_relationships,

@@ -47,9 +47,10 @@ class RequestModelFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        model_ids = cast(list[str], d.pop("modelIds", UNSET))
+        _d_pop = d.pop
+        model_ids = cast(list[str], _d_pop("modelIds", UNSET))
 
-        exact_model_match = d.pop("exactModelMatch", UNSET)
+        exact_model_match = _d_pop("exactModelMatch", UNSET)
 
         request_model_filter = cls(
             model_ids=model_ids,

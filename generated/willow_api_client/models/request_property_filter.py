@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -76,30 +76,16 @@ class RequestPropertyFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        _d_pop = d.pop
+        field = _d_pop("field", UNSET)
 
-        def _parse_field(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        operator = _d_pop("operator", UNSET)
 
-        field = _parse_field(d.pop("field", UNSET))
+        value = _d_pop("value", UNSET)
 
-        def _parse_operator(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        filter_condition_operator = _d_pop("filterConditionOperator", UNSET)
 
-        operator = _parse_operator(d.pop("operator", UNSET))
-
-        value = d.pop("value", UNSET)
-
-        filter_condition_operator = d.pop("filterConditionOperator", UNSET)
-
-        _filters = d.pop("filters", UNSET)
+        _filters = _d_pop("filters", UNSET)
         filters: list[RequestPropertyFilter] | Unset = UNSET
         if _filters is not UNSET:
             filters = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -55,18 +55,12 @@ class SortSpecification:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        field = d.pop("field")
+        _d_pop = d.pop
+        field = _d_pop("field")
 
-        def _parse_sort(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        sort = _d_pop("sort", UNSET)
 
-        sort = _parse_sort(d.pop("sort", UNSET))
-
-        is_sort_descending = d.pop("isSortDescending", UNSET)
+        is_sort_descending = _d_pop("isSortDescending", UNSET)
 
         sort_specification = cls(
             field=field,

@@ -43,9 +43,10 @@ class TicketJobType:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        id = d.pop("id", UNSET)
+        _d_pop = d.pop
+        id = _d_pop("id", UNSET)
 
-        name = d.pop("name", UNSET)
+        name = _d_pop("name", UNSET)
 
         ticket_job_type = cls(
             id=id,

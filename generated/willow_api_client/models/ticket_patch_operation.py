@@ -52,11 +52,12 @@ class TicketPatchOperation:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        op = TicketPatchOperationOp(d.pop("op"))
+        _d_pop = d.pop
+        op = TicketPatchOperationOp(_d_pop("op"))
 
-        path = d.pop("path")
+        path = _d_pop("path")
 
-        value = d.pop("value", UNSET)
+        value = _d_pop("value", UNSET)
 
         ticket_patch_operation = cls(
             op=op,

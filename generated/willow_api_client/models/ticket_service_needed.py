@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -53,18 +53,12 @@ class TicketServiceNeeded:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        id = d.pop("id", UNSET)
+        _d_pop = d.pop
+        id = _d_pop("id", UNSET)
 
-        name = d.pop("name", UNSET)
+        name = _d_pop("name", UNSET)
 
-        def _parse_category_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        category_id = _parse_category_id(d.pop("categoryId", UNSET))
+        category_id = _d_pop("categoryId", UNSET)
 
         ticket_service_needed = cls(
             id=id,

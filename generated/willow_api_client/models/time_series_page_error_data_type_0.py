@@ -46,9 +46,10 @@ class TimeSeriesPageErrorDataType0:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        message = d.pop("message", UNSET)
+        _d_pop = d.pop
+        message = _d_pop("message", UNSET)
 
-        ids = cast(list[str], d.pop("ids", UNSET))
+        ids = cast(list[str], _d_pop("ids", UNSET))
 
         time_series_page_error_data_type_0 = cls(
             message=message,

@@ -27,6 +27,7 @@ class TimeSeriesPointDataQualityType0:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        _d_pop = d.pop
         time_series_point_data_quality_type_0 = cls()
 
         time_series_point_data_quality_type_0.additional_properties = d

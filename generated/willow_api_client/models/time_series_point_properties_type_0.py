@@ -25,6 +25,7 @@ class TimeSeriesPointPropertiesType0:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        _d_pop = d.pop
         time_series_point_properties_type_0 = cls()
 
         time_series_point_properties_type_0.additional_properties = d

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.open_object import OpenObject
-    from ..models.time_series_write_properties import TimeSeriesWriteProperties
-
 
 T = TypeVar("T", bound="TimeSeriesWrite")
 
@@ -50,8 +45,6 @@ class TimeSeriesWrite:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.open_object import OpenObject  # noqa: PLC0415
-
         connector_id = self.connector_id
 
         source_timestamp = self.source_timestamp.isoformat()
@@ -130,82 +123,35 @@ class TimeSeriesWrite:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.open_object import OpenObject  # noqa: PLC0415
-        from ..models.time_series_write_properties import TimeSeriesWriteProperties  # noqa: PLC0415
-
         d = dict(src_dict)
-        connector_id = d.pop("connectorId")
+        _d_pop = d.pop
+        connector_id = _d_pop("connectorId")
 
-        source_timestamp = datetime.datetime.fromisoformat(d.pop("sourceTimestamp"))
+        source_timestamp = datetime.datetime.fromisoformat(_d_pop("sourceTimestamp"))
 
-        def _parse_scalar_value(data: object) -> float | OpenObject:
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                scalar_value_type_1 = OpenObject.from_dict(data)
+        scalar_value = _d_pop("scalarValue")
+        try:
+            if not isinstance(scalar_value, dict):
+                raise TypeError()
+            scalar_value_type_1 = OpenObject.from_dict(scalar_value)
 
-                return scalar_value_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(float | OpenObject, data)
+            scalar_value = scalar_value_type_1
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
 
-        scalar_value = _parse_scalar_value(d.pop("scalarValue"))
+        dt_id = _d_pop("dtId", UNSET)
 
-        def _parse_dt_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        twin_id = _d_pop("twinId", UNSET)
 
-        dt_id = _parse_dt_id(d.pop("dtId", UNSET))
+        external_id = _d_pop("externalId", UNSET)
 
-        def _parse_twin_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        latitude = _d_pop("latitude", UNSET)
 
-        twin_id = _parse_twin_id(d.pop("twinId", UNSET))
+        longitude = _d_pop("longitude", UNSET)
 
-        def _parse_external_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        altitude = _d_pop("altitude", UNSET)
 
-        external_id = _parse_external_id(d.pop("externalId", UNSET))
-
-        def _parse_latitude(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
-
-        latitude = _parse_latitude(d.pop("latitude", UNSET))
-
-        def _parse_longitude(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
-
-        longitude = _parse_longitude(d.pop("longitude", UNSET))
-
-        def _parse_altitude(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
-
-        altitude = _parse_altitude(d.pop("altitude", UNSET))
-
-        _properties = d.pop("properties", UNSET)
+        _properties = _d_pop("properties", UNSET)
         properties: TimeSeriesWriteProperties | Unset
         if isinstance(_properties, Unset):
             properties = UNSET
@@ -243,3 +189,7 @@ class TimeSeriesWrite:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.open_object import OpenObject  # noqa: E402
+from ..models.time_series_write_properties import TimeSeriesWriteProperties  # noqa: E402

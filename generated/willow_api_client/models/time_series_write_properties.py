@@ -32,6 +32,7 @@ class TimeSeriesWriteProperties:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        _d_pop = d.pop
         time_series_write_properties = cls()
 
         time_series_write_properties.additional_properties = d

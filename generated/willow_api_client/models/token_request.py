@@ -47,11 +47,12 @@ class TokenRequest:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        grant_type = d.pop("grant_type")
+        _d_pop = d.pop
+        grant_type = _d_pop("grant_type")
 
-        client_id = d.pop("client_id")
+        client_id = _d_pop("client_id")
 
-        client_secret = d.pop("client_secret")
+        client_secret = _d_pop("client_secret")
 
         token_request = cls(
             grant_type=grant_type,

@@ -55,13 +55,14 @@ class TokenResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        access_token = d.pop("access_token", UNSET)
+        _d_pop = d.pop
+        access_token = _d_pop("access_token", UNSET)
 
-        token_type = d.pop("token_type", UNSET)
+        token_type = _d_pop("token_type", UNSET)
 
-        expires_in = d.pop("expires_in", UNSET)
+        expires_in = _d_pop("expires_in", UNSET)
 
-        ext_expires_in = d.pop("ext_expires_in", UNSET)
+        ext_expires_in = _d_pop("ext_expires_in", UNSET)
 
         token_response = cls(
             access_token=access_token,

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.digital_twin_relationship import DigitalTwinRelationship
-    from ..models.twin_contents import TwinContents
-
 
 T = TypeVar("T", bound="Twin")
 
@@ -94,39 +89,33 @@ class Twin:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.digital_twin_relationship import DigitalTwinRelationship  # noqa: PLC0415
-        from ..models.twin_contents import TwinContents  # noqa: PLC0415
-
         d = dict(src_dict)
-        id = d.pop("id")
+        _d_pop = d.pop
+        id = _d_pop("id")
 
-        model_id = d.pop("modelId")
+        model_id = _d_pop("modelId")
 
-        def _parse_last_update_time(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        last_update_time = _d_pop("lastUpdateTime", UNSET)
+        if last_update_time is not None and not isinstance(last_update_time, Unset):
             try:
-                if not isinstance(data, str):
+                if not isinstance(last_update_time, str):
                     raise TypeError()
-                last_update_time_type_0 = datetime.datetime.fromisoformat(data)
+                last_update_time_type_0 = datetime.datetime.fromisoformat(
+                    last_update_time
+                )
 
-                return last_update_time_type_0
+                last_update_time = last_update_time_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(datetime.datetime | None | Unset, data)
 
-        last_update_time = _parse_last_update_time(d.pop("lastUpdateTime", UNSET))
-
-        _contents = d.pop("contents", UNSET)
+        _contents = _d_pop("contents", UNSET)
         contents: TwinContents | Unset
         if isinstance(_contents, Unset):
             contents = UNSET
         else:
             contents = TwinContents.from_dict(_contents)
 
-        _incoming_relationships = d.pop("incomingRelationships", UNSET)
+        _incoming_relationships = _d_pop("incomingRelationships", UNSET)
         incoming_relationships: list[DigitalTwinRelationship] | Unset = UNSET
         if _incoming_relationships is not UNSET:
             incoming_relationships = []
@@ -137,7 +126,7 @@ class Twin:
 
                 incoming_relationships.append(incoming_relationships_item)
 
-        _outgoing_relationships = d.pop("outgoingRelationships", UNSET)
+        _outgoing_relationships = _d_pop("outgoingRelationships", UNSET)
         outgoing_relationships: list[DigitalTwinRelationship] | Unset = UNSET
         if _outgoing_relationships is not UNSET:
             outgoing_relationships = []
@@ -175,3 +164,7 @@ class Twin:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.digital_twin_relationship import DigitalTwinRelationship  # noqa: E402
+from ..models.twin_contents import TwinContents  # noqa: E402

@@ -30,6 +30,7 @@ class TwinContents:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        _d_pop = d.pop
         twin_contents = cls()
 
         twin_contents.additional_properties = d

@@ -27,6 +27,7 @@ class TwinGraph:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        _d_pop = d.pop
         twin_graph = cls()
 
         twin_graph.additional_properties = d

@@ -4,6 +4,7 @@ from http import HTTPStatus
 from typing import Any, cast
 
 import httpx
+import orjson
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
@@ -42,7 +43,7 @@ def _parse_response(
         return response_202
 
     if response.status_code == 400:
-        response_400 = ProblemDetails.from_dict(response.json())
+        response_400 = ProblemDetails.from_dict(orjson.loads(response.content))
 
         return response_400
 
@@ -51,7 +52,7 @@ def _parse_response(
         return response_401
 
     if response.status_code == 403:
-        response_403 = ProblemDetails.from_dict(response.json())
+        response_403 = ProblemDetails.from_dict(orjson.loads(response.content))
 
         return response_403
 

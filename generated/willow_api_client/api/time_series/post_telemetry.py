@@ -24,10 +24,13 @@ def _get_kwargs(
         "url": "/time-series",
     }
 
-    _kwargs["json"] = []
+    _json_body: list[dict[str, Any]]
+    _json_body = []
     for body_item_data in body:
         body_item = body_item_data.to_dict()
-        _kwargs["json"].append(body_item)
+        _json_body.append(body_item)
+
+    _kwargs["content"] = orjson.dumps(_json_body)
 
     headers["Content-Type"] = "application/json"
 

@@ -38,7 +38,8 @@ def test_dt_id_and_twin_id_that_differ_are_refused_with_the_reason() -> None:
     with pytest.raises(InvalidPointError, match="differ") as caught:
         telemetry_point(point(dtId="PNT-1", twinId="PNT-2"))
     assert isinstance(caught.value, InvalidRequestError)
-    assert "'PNT-1'" in caught.value.reason and "'PNT-2'" in caught.value.reason
+    assert "'PNT-1'" in caught.value.reason
+    assert "'PNT-2'" in caught.value.reason
 
 
 def test_a_model_named_only_by_twin_id_is_sent_as_dt_id() -> None:

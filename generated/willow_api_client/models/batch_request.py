@@ -72,9 +72,8 @@ class BatchRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _d_pop = d.pop
-        _sort_specifications = _d_pop("sortSpecifications", UNSET)
+        _d_get = src_dict.get
+        _sort_specifications = _d_get("sortSpecifications", UNSET)
         sort_specifications: list[SortSpecification] | Unset = UNSET
         if _sort_specifications is not UNSET:
             sort_specifications = []
@@ -85,7 +84,7 @@ class BatchRequest:
 
                 sort_specifications.append(sort_specifications_item)
 
-        _filter_specifications = _d_pop("filterSpecifications", UNSET)
+        _filter_specifications = _d_get("filterSpecifications", UNSET)
         filter_specifications: list[FilterSpecification] | Unset = UNSET
         if _filter_specifications is not UNSET:
             filter_specifications = []
@@ -96,18 +95,21 @@ class BatchRequest:
 
                 filter_specifications.append(filter_specifications_item)
 
-        page = _d_pop("page", UNSET)
+        page = _d_get("page", UNSET)
 
-        page_size = _d_pop("pageSize", UNSET)
+        page_size = _d_get("pageSize", UNSET)
 
         batch_request = cls(
-            sort_specifications=sort_specifications,
-            filter_specifications=filter_specifications,
-            page=page,
-            page_size=page_size,
+            sort_specifications,
+            filter_specifications,
+            page,
+            page_size,
         )
 
-        batch_request.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            batch_request.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return batch_request
 
     @property
@@ -127,5 +129,13 @@ class BatchRequest:
         return key in self.additional_properties
 
 
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "sortSpecifications",
+        "filterSpecifications",
+        "page",
+        "pageSize",
+    )
+)
 from ..models.filter_specification import FilterSpecification  # noqa: E402
 from ..models.sort_specification import SortSpecification  # noqa: E402

@@ -154,29 +154,28 @@ class CreateTicketRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _d_pop = d.pop
-        summary = _d_pop("summary", UNSET)
+        _d_get = src_dict.get
+        summary = _d_get("summary", UNSET)
 
-        description = _d_pop("description", UNSET)
+        description = _d_get("description", UNSET)
 
-        cause = _d_pop("cause", UNSET)
+        cause = _d_get("cause", UNSET)
 
-        solution = _d_pop("solution", UNSET)
+        solution = _d_get("solution", UNSET)
 
-        twin_id = _d_pop("twinId", UNSET)
+        twin_id = _d_get("twinId", UNSET)
 
-        notes = _d_pop("notes", UNSET)
+        notes = _d_get("notes", UNSET)
 
-        latitude = _d_pop("latitude", UNSET)
+        latitude = _d_get("latitude", UNSET)
 
-        longitude = _d_pop("longitude", UNSET)
+        longitude = _d_get("longitude", UNSET)
 
-        insight_id = _d_pop("insightId", UNSET)
+        insight_id = _d_get("insightId", UNSET)
 
-        insight_name = _d_pop("insightName", UNSET)
+        insight_name = _d_get("insightName", UNSET)
 
-        _diagnostics = _d_pop("diagnostics", UNSET)
+        _diagnostics = _d_get("diagnostics", UNSET)
         diagnostics: list[OpenObject] | Unset = UNSET
         if _diagnostics is not UNSET:
             diagnostics = []
@@ -185,9 +184,9 @@ class CreateTicketRequest:
 
                 diagnostics.append(diagnostics_item)
 
-        assignee_type = _d_pop("assigneeType", UNSET)
+        assignee_type = _d_get("assigneeType", UNSET)
 
-        _external_created_date = _d_pop("externalCreatedDate", UNSET)
+        _external_created_date = _d_get("externalCreatedDate", UNSET)
         external_created_date: datetime.datetime | Unset
         if isinstance(_external_created_date, Unset):
             external_created_date = UNSET
@@ -196,7 +195,7 @@ class CreateTicketRequest:
                 _external_created_date
             )
 
-        _external_updated_date = _d_pop("externalUpdatedDate", UNSET)
+        _external_updated_date = _d_get("externalUpdatedDate", UNSET)
         external_updated_date: datetime.datetime | Unset
         if isinstance(_external_updated_date, Unset):
             external_updated_date = UNSET
@@ -205,13 +204,13 @@ class CreateTicketRequest:
                 _external_updated_date
             )
 
-        external_id = _d_pop("externalId", UNSET)
+        external_id = _d_get("externalId", UNSET)
 
         extendable_searchable_property_keys = cast(
-            list[str], _d_pop("extendableSearchablePropertyKeys", UNSET)
+            list[str], _d_get("extendableSearchablePropertyKeys", UNSET)
         )
 
-        _recommendations = _d_pop("recommendations", UNSET)
+        _recommendations = _d_get("recommendations", UNSET)
         recommendations: list[OpenObject] | Unset = UNSET
         if _recommendations is not UNSET:
             recommendations = []
@@ -221,26 +220,29 @@ class CreateTicketRequest:
                 recommendations.append(recommendations_item)
 
         create_ticket_request = cls(
-            summary=summary,
-            description=description,
-            cause=cause,
-            solution=solution,
-            twin_id=twin_id,
-            notes=notes,
-            latitude=latitude,
-            longitude=longitude,
-            insight_id=insight_id,
-            insight_name=insight_name,
-            diagnostics=diagnostics,
-            assignee_type=assignee_type,
-            external_created_date=external_created_date,
-            external_updated_date=external_updated_date,
-            external_id=external_id,
-            extendable_searchable_property_keys=extendable_searchable_property_keys,
-            recommendations=recommendations,
+            summary,
+            description,
+            cause,
+            solution,
+            twin_id,
+            notes,
+            latitude,
+            longitude,
+            insight_id,
+            insight_name,
+            diagnostics,
+            assignee_type,
+            external_created_date,
+            external_updated_date,
+            external_id,
+            extendable_searchable_property_keys,
+            recommendations,
         )
 
-        create_ticket_request.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            create_ticket_request.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return create_ticket_request
 
     @property
@@ -260,4 +262,25 @@ class CreateTicketRequest:
         return key in self.additional_properties
 
 
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "summary",
+        "description",
+        "cause",
+        "solution",
+        "twinId",
+        "notes",
+        "latitude",
+        "longitude",
+        "insightId",
+        "insightName",
+        "diagnostics",
+        "assigneeType",
+        "externalCreatedDate",
+        "externalUpdatedDate",
+        "externalId",
+        "extendableSearchablePropertyKeys",
+        "recommendations",
+    )
+)
 from ..models.open_object import OpenObject  # noqa: E402

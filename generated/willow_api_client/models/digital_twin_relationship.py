@@ -65,17 +65,16 @@ class DigitalTwinRelationship:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _d_pop = d.pop
-        target_id = _d_pop("targetId")
+        _d_get = src_dict.get
+        target_id = src_dict["targetId"]
 
-        source_id = _d_pop("sourceId")
+        source_id = src_dict["sourceId"]
 
-        name = _d_pop("name")
+        name = src_dict["name"]
 
-        id = _d_pop("id", UNSET)
+        id = _d_get("id", UNSET)
 
-        _properties = _d_pop("properties", UNSET)
+        _properties = _d_get("properties", UNSET)
         properties: DigitalTwinRelationshipProperties | Unset
         if isinstance(_properties, Unset):
             properties = UNSET
@@ -83,14 +82,17 @@ class DigitalTwinRelationship:
             properties = DigitalTwinRelationshipProperties.from_dict(_properties)
 
         digital_twin_relationship = cls(
-            target_id=target_id,
-            source_id=source_id,
-            name=name,
-            id=id,
-            properties=properties,
+            target_id,
+            source_id,
+            name,
+            id,
+            properties,
         )
 
-        digital_twin_relationship.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            digital_twin_relationship.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return digital_twin_relationship
 
     @property
@@ -110,6 +112,15 @@ class DigitalTwinRelationship:
         return key in self.additional_properties
 
 
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "targetId",
+        "sourceId",
+        "name",
+        "id",
+        "properties",
+    )
+)
 from ..models.digital_twin_relationship_properties import (
     DigitalTwinRelationshipProperties,  # noqa: E402
 )

@@ -146,29 +146,30 @@ class Event:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _d_pop = d.pop
-        name = _d_pop("name")
+        _d_get = src_dict.get
+        name = src_dict["name"]
 
-        start_time = datetime.datetime.fromisoformat(_d_pop("startTime"))
+        start_time = datetime.datetime.fromisoformat(src_dict["startTime"])
 
-        event_type_id = _d_pop("eventTypeId")
+        event_type_id = src_dict["eventTypeId"]
 
-        payload = _d_pop("payload")
+        payload = src_dict["payload"]
 
-        payload_version = _d_pop("payloadVersion")
+        payload_version = src_dict["payloadVersion"]
 
-        twin_id = _d_pop("twinId")
+        twin_id = src_dict["twinId"]
 
-        created_date = datetime.datetime.fromisoformat(_d_pop("createdDate"))
+        created_date = datetime.datetime.fromisoformat(src_dict["createdDate"])
 
-        last_modified_date = datetime.datetime.fromisoformat(_d_pop("lastModifiedDate"))
+        last_modified_date = datetime.datetime.fromisoformat(
+            src_dict["lastModifiedDate"]
+        )
 
-        id = _d_pop("id", UNSET)
+        id = _d_get("id", UNSET)
 
-        description = _d_pop("description", UNSET)
+        description = _d_get("description", UNSET)
 
-        end_time = _d_pop("endTime", UNSET)
+        end_time = _d_get("endTime", UNSET)
         if end_time is not None and not isinstance(end_time, Unset):
             try:
                 if not isinstance(end_time, str):
@@ -179,33 +180,36 @@ class Event:
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
 
-        event_source_id = _d_pop("eventSourceId", UNSET)
+        event_source_id = _d_get("eventSourceId", UNSET)
 
-        external_id = _d_pop("externalId", UNSET)
+        external_id = _d_get("externalId", UNSET)
 
-        scalar_value = _d_pop("scalarValue", UNSET)
+        scalar_value = _d_get("scalarValue", UNSET)
 
-        locations = _d_pop("locations", UNSET)
+        locations = _d_get("locations", UNSET)
 
         event = cls(
-            name=name,
-            start_time=start_time,
-            event_type_id=event_type_id,
-            payload=payload,
-            payload_version=payload_version,
-            twin_id=twin_id,
-            created_date=created_date,
-            last_modified_date=last_modified_date,
-            id=id,
-            description=description,
-            end_time=end_time,
-            event_source_id=event_source_id,
-            external_id=external_id,
-            scalar_value=scalar_value,
-            locations=locations,
+            name,
+            start_time,
+            event_type_id,
+            payload,
+            payload_version,
+            twin_id,
+            created_date,
+            last_modified_date,
+            id,
+            description,
+            end_time,
+            event_source_id,
+            external_id,
+            scalar_value,
+            locations,
         )
 
-        event.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            event.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return event
 
     @property
@@ -223,3 +227,24 @@ class Event:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "name",
+        "startTime",
+        "eventTypeId",
+        "payload",
+        "payloadVersion",
+        "twinId",
+        "createdDate",
+        "lastModifiedDate",
+        "id",
+        "description",
+        "endTime",
+        "eventSourceId",
+        "externalId",
+        "scalarValue",
+        "locations",
+    )
+)

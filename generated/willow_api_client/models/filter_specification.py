@@ -61,26 +61,28 @@ class FilterSpecification:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _d_pop = d.pop
-        operator = _d_pop("operator")
+        _d_get = src_dict.get
+        operator = src_dict["operator"]
         if isinstance(operator, str):
             operator = FilterOperator._value2member_map_.get(operator, operator)
 
-        field = _d_pop("field", UNSET)
+        field = _d_get("field", UNSET)
 
-        value = _d_pop("value", UNSET)
+        value = _d_get("value", UNSET)
 
-        filter_condition_operator = _d_pop("filterConditionOperator", UNSET)
+        filter_condition_operator = _d_get("filterConditionOperator", UNSET)
 
         filter_specification = cls(
-            operator=operator,
-            field=field,
-            value=value,
-            filter_condition_operator=filter_condition_operator,
+            operator,
+            field,
+            value,
+            filter_condition_operator,
         )
 
-        filter_specification.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            filter_specification.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return filter_specification
 
     @property
@@ -98,3 +100,13 @@ class FilterSpecification:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "operator",
+        "field",
+        "value",
+        "filterConditionOperator",
+    )
+)

@@ -53,13 +53,12 @@ class GetTwinGraphRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _d_pop = d.pop
-        alias = _d_pop("alias", UNSET)
+        _d_get = src_dict.get
+        alias = _d_get("alias", UNSET)
 
-        id = _d_pop("id", UNSET)
+        id = _d_get("id", UNSET)
 
-        _relationships = _d_pop("relationships", UNSET)
+        _relationships = _d_get("relationships", UNSET)
         relationships: list[TwinGraphRelationship] | Unset = UNSET
         if _relationships is not UNSET:
             relationships = []
@@ -71,12 +70,15 @@ class GetTwinGraphRequest:
                 relationships.append(relationships_item)
 
         get_twin_graph_request = cls(
-            alias=alias,
-            id=id,
-            relationships=relationships,
+            alias,
+            id,
+            relationships,
         )
 
-        get_twin_graph_request.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            get_twin_graph_request.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return get_twin_graph_request
 
     @property
@@ -96,4 +98,11 @@ class GetTwinGraphRequest:
         return key in self.additional_properties
 
 
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "alias",
+        "id",
+        "relationships",
+    )
+)
 from ..models.twin_graph_relationship import TwinGraphRelationship  # noqa: E402

@@ -96,16 +96,15 @@ class GetTwinsRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _d_pop = d.pop
-        _model_filter = _d_pop("modelFilter", UNSET)
+        _d_get = src_dict.get
+        _model_filter = _d_get("modelFilter", UNSET)
         model_filter: RequestModelFilter | Unset
         if isinstance(_model_filter, Unset):
             model_filter = UNSET
         else:
             model_filter = RequestModelFilter.from_dict(_model_filter)
 
-        _relationship_filter = _d_pop("relationshipFilter", UNSET)
+        _relationship_filter = _d_get("relationshipFilter", UNSET)
         relationship_filter: RequestRelationshipFilter | Unset
         if isinstance(_relationship_filter, Unset):
             relationship_filter = UNSET
@@ -114,50 +113,53 @@ class GetTwinsRequest:
                 _relationship_filter
             )
 
-        _location_filter = _d_pop("locationFilter", UNSET)
+        _location_filter = _d_get("locationFilter", UNSET)
         location_filter: RequestLocationFilter | Unset
         if isinstance(_location_filter, Unset):
             location_filter = UNSET
         else:
             location_filter = RequestLocationFilter.from_dict(_location_filter)
 
-        _date_filter = _d_pop("dateFilter", UNSET)
+        _date_filter = _d_get("dateFilter", UNSET)
         date_filter: RequestDateFilter | Unset
         if isinstance(_date_filter, Unset):
             date_filter = UNSET
         else:
             date_filter = RequestDateFilter.from_dict(_date_filter)
 
-        _property_filter = _d_pop("propertyFilter", UNSET)
+        _property_filter = _d_get("propertyFilter", UNSET)
         property_filter: RequestPropertyFilter | Unset
         if isinstance(_property_filter, Unset):
             property_filter = UNSET
         else:
             property_filter = RequestPropertyFilter.from_dict(_property_filter)
 
-        _include = _d_pop("include", UNSET)
+        _include = _d_get("include", UNSET)
         include: RequestIncludeOption | Unset
         if isinstance(_include, Unset):
             include = UNSET
         else:
             include = RequestIncludeOption.from_dict(_include)
 
-        page_size = _d_pop("pageSize", UNSET)
+        page_size = _d_get("pageSize", UNSET)
 
-        continuation_token = _d_pop("continuationToken", UNSET)
+        continuation_token = _d_get("continuationToken", UNSET)
 
         get_twins_request = cls(
-            model_filter=model_filter,
-            relationship_filter=relationship_filter,
-            location_filter=location_filter,
-            date_filter=date_filter,
-            property_filter=property_filter,
-            include=include,
-            page_size=page_size,
-            continuation_token=continuation_token,
+            model_filter,
+            relationship_filter,
+            location_filter,
+            date_filter,
+            property_filter,
+            include,
+            page_size,
+            continuation_token,
         )
 
-        get_twins_request.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            get_twins_request.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return get_twins_request
 
     @property
@@ -177,6 +179,18 @@ class GetTwinsRequest:
         return key in self.additional_properties
 
 
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "modelFilter",
+        "relationshipFilter",
+        "locationFilter",
+        "dateFilter",
+        "propertyFilter",
+        "include",
+        "pageSize",
+        "continuationToken",
+    )
+)
 from ..models.request_date_filter import RequestDateFilter  # noqa: E402
 from ..models.request_include_option import RequestIncludeOption  # noqa: E402
 from ..models.request_location_filter import RequestLocationFilter  # noqa: E402

@@ -425,35 +425,34 @@ class Insight:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _d_pop = d.pop
-        id = _d_pop("id")
+        _d_get = src_dict.get
+        id = src_dict["id"]
 
-        scenario_id = _d_pop("scenarioId", UNSET)
+        scenario_id = _d_get("scenarioId", UNSET)
 
-        customer_id = _d_pop("customerId", UNSET)
+        customer_id = _d_get("customerId", UNSET)
 
-        site_id = _d_pop("siteId", UNSET)
+        site_id = _d_get("siteId", UNSET)
 
-        sequence_number = _d_pop("sequenceNumber", UNSET)
+        sequence_number = _d_get("sequenceNumber", UNSET)
 
-        equipment_id = _d_pop("equipmentId", UNSET)
+        equipment_id = _d_get("equipmentId", UNSET)
 
-        twin_id = _d_pop("twinId", UNSET)
+        twin_id = _d_get("twinId", UNSET)
 
-        twin_name = _d_pop("twinName", UNSET)
+        twin_name = _d_get("twinName", UNSET)
 
-        type_ = _d_pop("type", UNSET)
+        type_ = _d_get("type", UNSET)
         if isinstance(type_, str):
             type_ = InsightType._value2member_map_.get(type_, type_)
 
-        name = _d_pop("name", UNSET)
+        name = _d_get("name", UNSET)
 
-        description = _d_pop("description", UNSET)
+        description = _d_get("description", UNSET)
 
-        recommendation = _d_pop("recommendation", UNSET)
+        recommendation = _d_get("recommendation", UNSET)
 
-        _impact_scores = _d_pop("impactScores", UNSET)
+        _impact_scores = _d_get("impactScores", UNSET)
         impact_scores: list[ImpactScore] | Unset = UNSET
         if _impact_scores is not UNSET:
             impact_scores = []
@@ -462,85 +461,85 @@ class Insight:
 
                 impact_scores.append(impact_scores_item)
 
-        priority = _d_pop("priority", UNSET)
+        priority = _d_get("priority", UNSET)
 
-        status = _d_pop("status", UNSET)
+        status = _d_get("status", UNSET)
         if isinstance(status, str):
             status = OldInsightStatus._value2member_map_.get(status, status)
 
-        last_status = _d_pop("lastStatus", UNSET)
+        last_status = _d_get("lastStatus", UNSET)
         if isinstance(last_status, str):
             last_status = InsightStatus._value2member_map_.get(last_status, last_status)
 
-        state = _d_pop("state", UNSET)
+        state = _d_get("state", UNSET)
         if isinstance(state, str):
             state = InsightState._value2member_map_.get(state, state)
 
-        _created_date = _d_pop("createdDate", UNSET)
+        _created_date = _d_get("createdDate", UNSET)
         created_date: datetime.datetime | Unset
         if isinstance(_created_date, Unset):
             created_date = UNSET
         else:
             created_date = datetime.datetime.fromisoformat(_created_date)
 
-        _updated_date = _d_pop("updatedDate", UNSET)
+        _updated_date = _d_get("updatedDate", UNSET)
         updated_date: datetime.datetime | Unset
         if isinstance(_updated_date, Unset):
             updated_date = UNSET
         else:
             updated_date = datetime.datetime.fromisoformat(_updated_date)
 
-        _occurred_date = _d_pop("occurredDate", UNSET)
+        _occurred_date = _d_get("occurredDate", UNSET)
         occurred_date: datetime.datetime | Unset
         if isinstance(_occurred_date, Unset):
             occurred_date = UNSET
         else:
             occurred_date = datetime.datetime.fromisoformat(_occurred_date)
 
-        _detected_date = _d_pop("detectedDate", UNSET)
+        _detected_date = _d_get("detectedDate", UNSET)
         detected_date: datetime.datetime | Unset
         if isinstance(_detected_date, Unset):
             detected_date = UNSET
         else:
             detected_date = datetime.datetime.fromisoformat(_detected_date)
 
-        source_type = _d_pop("sourceType", UNSET)
+        source_type = _d_get("sourceType", UNSET)
         if isinstance(source_type, str):
             source_type = InsightSourceType._value2member_map_.get(
                 source_type, source_type
             )
 
-        source_id = _d_pop("sourceId", UNSET)
+        source_id = _d_get("sourceId", UNSET)
 
-        source_name = _d_pop("sourceName", UNSET)
+        source_name = _d_get("sourceName", UNSET)
 
-        primary_model_id = _d_pop("primaryModelId", UNSET)
+        primary_model_id = _d_get("primaryModelId", UNSET)
 
-        external_id = _d_pop("externalId", UNSET)
+        external_id = _d_get("externalId", UNSET)
 
-        external_status = _d_pop("externalStatus", UNSET)
+        external_status = _d_get("externalStatus", UNSET)
 
-        external_metadata = _d_pop("externalMetadata", UNSET)
+        external_metadata = _d_get("externalMetadata", UNSET)
 
-        occurrence_count = _d_pop("occurrenceCount", UNSET)
+        occurrence_count = _d_get("occurrenceCount", UNSET)
 
-        created_user_id = _d_pop("createdUserId", UNSET)
+        created_user_id = _d_get("createdUserId", UNSET)
 
-        rule_id = _d_pop("ruleId", UNSET)
+        rule_id = _d_get("ruleId", UNSET)
 
-        rule_name = _d_pop("ruleName", UNSET)
+        rule_name = _d_get("ruleName", UNSET)
 
-        new_occurrence = _d_pop("newOccurrence", UNSET)
+        new_occurrence = _d_get("newOccurrence", UNSET)
 
-        previously_ignored = _d_pop("previouslyIgnored", UNSET)
+        previously_ignored = _d_get("previouslyIgnored", UNSET)
 
-        previously_resolved = _d_pop("previouslyResolved", UNSET)
+        previously_resolved = _d_get("previouslyResolved", UNSET)
 
-        floor_id = _d_pop("floorId", UNSET)
+        floor_id = _d_get("floorId", UNSET)
 
-        reported = _d_pop("reported", UNSET)
+        reported = _d_get("reported", UNSET)
 
-        last_resolved_date = _d_pop("lastResolvedDate", UNSET)
+        last_resolved_date = _d_get("lastResolvedDate", UNSET)
         if last_resolved_date is not None and not isinstance(last_resolved_date, Unset):
             try:
                 if not isinstance(last_resolved_date, str):
@@ -553,7 +552,7 @@ class Insight:
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
 
-        last_ignored_date = _d_pop("lastIgnoredDate", UNSET)
+        last_ignored_date = _d_get("lastIgnoredDate", UNSET)
         if last_ignored_date is not None and not isinstance(last_ignored_date, Unset):
             try:
                 if not isinstance(last_ignored_date, str):
@@ -566,7 +565,7 @@ class Insight:
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
 
-        locations = _d_pop("locations", UNSET)
+        locations = _d_get("locations", UNSET)
         if locations is not None and not isinstance(locations, Unset):
             try:
                 if not isinstance(locations, list):
@@ -577,7 +576,7 @@ class Insight:
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
 
-        tags = _d_pop("tags", UNSET)
+        tags = _d_get("tags", UNSET)
         if tags is not None and not isinstance(tags, Unset):
             try:
                 if not isinstance(tags, list):
@@ -589,50 +588,53 @@ class Insight:
                 pass
 
         insight = cls(
-            id=id,
-            scenario_id=scenario_id,
-            customer_id=customer_id,
-            site_id=site_id,
-            sequence_number=sequence_number,
-            equipment_id=equipment_id,
-            twin_id=twin_id,
-            twin_name=twin_name,
-            type_=type_,
-            name=name,
-            description=description,
-            recommendation=recommendation,
-            impact_scores=impact_scores,
-            priority=priority,
-            status=status,
-            last_status=last_status,
-            state=state,
-            created_date=created_date,
-            updated_date=updated_date,
-            occurred_date=occurred_date,
-            detected_date=detected_date,
-            source_type=source_type,
-            source_id=source_id,
-            source_name=source_name,
-            primary_model_id=primary_model_id,
-            external_id=external_id,
-            external_status=external_status,
-            external_metadata=external_metadata,
-            occurrence_count=occurrence_count,
-            created_user_id=created_user_id,
-            rule_id=rule_id,
-            rule_name=rule_name,
-            new_occurrence=new_occurrence,
-            previously_ignored=previously_ignored,
-            previously_resolved=previously_resolved,
-            floor_id=floor_id,
-            reported=reported,
-            last_resolved_date=last_resolved_date,
-            last_ignored_date=last_ignored_date,
-            locations=locations,
-            tags=tags,
+            id,
+            scenario_id,
+            customer_id,
+            site_id,
+            sequence_number,
+            equipment_id,
+            twin_id,
+            twin_name,
+            type_,
+            name,
+            description,
+            recommendation,
+            impact_scores,
+            priority,
+            status,
+            last_status,
+            state,
+            created_date,
+            updated_date,
+            occurred_date,
+            detected_date,
+            source_type,
+            source_id,
+            source_name,
+            primary_model_id,
+            external_id,
+            external_status,
+            external_metadata,
+            occurrence_count,
+            created_user_id,
+            rule_id,
+            rule_name,
+            new_occurrence,
+            previously_ignored,
+            previously_resolved,
+            floor_id,
+            reported,
+            last_resolved_date,
+            last_ignored_date,
+            locations,
+            tags,
         )
 
-        insight.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            insight.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return insight
 
     @property
@@ -652,4 +654,49 @@ class Insight:
         return key in self.additional_properties
 
 
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "id",
+        "scenarioId",
+        "customerId",
+        "siteId",
+        "sequenceNumber",
+        "equipmentId",
+        "twinId",
+        "twinName",
+        "type",
+        "name",
+        "description",
+        "recommendation",
+        "impactScores",
+        "priority",
+        "status",
+        "lastStatus",
+        "state",
+        "createdDate",
+        "updatedDate",
+        "occurredDate",
+        "detectedDate",
+        "sourceType",
+        "sourceId",
+        "sourceName",
+        "primaryModelId",
+        "externalId",
+        "externalStatus",
+        "externalMetadata",
+        "occurrenceCount",
+        "createdUserId",
+        "ruleId",
+        "ruleName",
+        "newOccurrence",
+        "previouslyIgnored",
+        "previouslyResolved",
+        "floorId",
+        "reported",
+        "lastResolvedDate",
+        "lastIgnoredDate",
+        "locations",
+        "tags",
+    )
+)
 from ..models.impact_score import ImpactScore  # noqa: E402

@@ -85,11 +85,10 @@ class Model:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _d_pop = d.pop
-        id = _d_pop("id", UNSET)
+        _d_get = src_dict.get
+        id = _d_get("id", UNSET)
 
-        display_name = _d_pop("displayName", UNSET)
+        display_name = _d_get("displayName", UNSET)
         if display_name is not None and not isinstance(display_name, Unset):
             try:
                 if not isinstance(display_name, dict):
@@ -100,7 +99,7 @@ class Model:
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
 
-        description = _d_pop("description", UNSET)
+        description = _d_get("description", UNSET)
         if description is not None and not isinstance(description, Unset):
             try:
                 if not isinstance(description, dict):
@@ -111,9 +110,9 @@ class Model:
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
 
-        model_definition = _d_pop("modelDefinition", UNSET)
+        model_definition = _d_get("modelDefinition", UNSET)
 
-        upload_time = _d_pop("uploadTime", UNSET)
+        upload_time = _d_get("uploadTime", UNSET)
         if upload_time is not None and not isinstance(upload_time, Unset):
             try:
                 if not isinstance(upload_time, str):
@@ -125,14 +124,17 @@ class Model:
                 pass
 
         model = cls(
-            id=id,
-            display_name=display_name,
-            description=description,
-            model_definition=model_definition,
-            upload_time=upload_time,
+            id,
+            display_name,
+            description,
+            model_definition,
+            upload_time,
         )
 
-        model.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            model.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return model
 
     @property
@@ -152,5 +154,14 @@ class Model:
         return key in self.additional_properties
 
 
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "id",
+        "displayName",
+        "description",
+        "modelDefinition",
+        "uploadTime",
+    )
+)
 from ..models.model_description_type_0 import ModelDescriptionType0  # noqa: E402
 from ..models.model_display_name_type_0 import ModelDisplayNameType0  # noqa: E402

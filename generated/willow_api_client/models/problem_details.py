@@ -89,19 +89,18 @@ class ProblemDetails:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _d_pop = d.pop
-        type_ = _d_pop("type", UNSET)
+        _d_get = src_dict.get
+        type_ = _d_get("type", UNSET)
 
-        title = _d_pop("title", UNSET)
+        title = _d_get("title", UNSET)
 
-        status = _d_pop("status", UNSET)
+        status = _d_get("status", UNSET)
 
-        detail = _d_pop("detail", UNSET)
+        detail = _d_get("detail", UNSET)
 
-        instance = _d_pop("instance", UNSET)
+        instance = _d_get("instance", UNSET)
 
-        _errors = _d_pop("errors", UNSET)
+        _errors = _d_get("errors", UNSET)
         errors: ProblemDetailsErrors | Unset
         if isinstance(_errors, Unset):
             errors = UNSET
@@ -109,15 +108,18 @@ class ProblemDetails:
             errors = ProblemDetailsErrors.from_dict(_errors)
 
         problem_details = cls(
-            type_=type_,
-            title=title,
-            status=status,
-            detail=detail,
-            instance=instance,
-            errors=errors,
+            type_,
+            title,
+            status,
+            detail,
+            instance,
+            errors,
         )
 
-        problem_details.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            problem_details.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return problem_details
 
     @property
@@ -137,4 +139,14 @@ class ProblemDetails:
         return key in self.additional_properties
 
 
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "type",
+        "title",
+        "status",
+        "detail",
+        "instance",
+        "errors",
+    )
+)
 from ..models.problem_details_errors import ProblemDetailsErrors  # noqa: E402

@@ -56,9 +56,8 @@ class RequestDateFilter:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _d_pop = d.pop
-        last_updated_after = _d_pop("lastUpdatedAfter", UNSET)
+        _d_get = src_dict.get
+        last_updated_after = _d_get("lastUpdatedAfter", UNSET)
         if last_updated_after is not None and not isinstance(last_updated_after, Unset):
             try:
                 if not isinstance(last_updated_after, str):
@@ -71,7 +70,7 @@ class RequestDateFilter:
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
 
-        last_updated_before = _d_pop("lastUpdatedBefore", UNSET)
+        last_updated_before = _d_get("lastUpdatedBefore", UNSET)
         if last_updated_before is not None and not isinstance(
             last_updated_before, Unset
         ):
@@ -87,11 +86,14 @@ class RequestDateFilter:
                 pass
 
         request_date_filter = cls(
-            last_updated_after=last_updated_after,
-            last_updated_before=last_updated_before,
+            last_updated_after,
+            last_updated_before,
         )
 
-        request_date_filter.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            request_date_filter.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return request_date_filter
 
     @property
@@ -109,3 +111,11 @@ class RequestDateFilter:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "lastUpdatedAfter",
+        "lastUpdatedBefore",
+    )
+)

@@ -41,15 +41,17 @@ class RequestLocationFilter:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _d_pop = d.pop
-        location_id = _d_pop("locationId", UNSET)
+        _d_get = src_dict.get
+        location_id = _d_get("locationId", UNSET)
 
         request_location_filter = cls(
-            location_id=location_id,
+            location_id,
         )
 
-        request_location_filter.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            request_location_filter.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return request_location_filter
 
     @property
@@ -67,3 +69,6 @@ class RequestLocationFilter:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(("locationId",))

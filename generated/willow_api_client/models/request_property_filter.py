@@ -75,17 +75,16 @@ class RequestPropertyFilter:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _d_pop = d.pop
-        field = _d_pop("field", UNSET)
+        _d_get = src_dict.get
+        field = _d_get("field", UNSET)
 
-        operator = _d_pop("operator", UNSET)
+        operator = _d_get("operator", UNSET)
 
-        value = _d_pop("value", UNSET)
+        value = _d_get("value", UNSET)
 
-        filter_condition_operator = _d_pop("filterConditionOperator", UNSET)
+        filter_condition_operator = _d_get("filterConditionOperator", UNSET)
 
-        _filters = _d_pop("filters", UNSET)
+        _filters = _d_get("filters", UNSET)
         filters: list[RequestPropertyFilter] | Unset = UNSET
         if _filters is not UNSET:
             filters = []
@@ -95,14 +94,17 @@ class RequestPropertyFilter:
                 filters.append(filters_item)
 
         request_property_filter = cls(
-            field=field,
-            operator=operator,
-            value=value,
-            filter_condition_operator=filter_condition_operator,
-            filters=filters,
+            field,
+            operator,
+            value,
+            filter_condition_operator,
+            filters,
         )
 
-        request_property_filter.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            request_property_filter.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return request_property_filter
 
     @property
@@ -120,3 +122,14 @@ class RequestPropertyFilter:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "field",
+        "operator",
+        "value",
+        "filterConditionOperator",
+        "filters",
+    )
+)

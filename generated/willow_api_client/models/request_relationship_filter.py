@@ -75,15 +75,14 @@ class RequestRelationshipFilter:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _d_pop = d.pop
-        relationship_direction = _d_pop("relationshipDirection", UNSET)
+        _d_get = src_dict.get
+        relationship_direction = _d_get("relationshipDirection", UNSET)
         if isinstance(relationship_direction, str):
             relationship_direction = RelationshipDirection._value2member_map_.get(
                 relationship_direction, relationship_direction
             )
 
-        relationship_names = _d_pop("relationshipNames", UNSET)
+        relationship_names = _d_get("relationshipNames", UNSET)
         if relationship_names is not None and not isinstance(relationship_names, Unset):
             try:
                 if not isinstance(relationship_names, list):
@@ -106,7 +105,7 @@ class RequestRelationshipFilter:
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
 
-        _related_model_filter = _d_pop("relatedModelFilter", UNSET)
+        _related_model_filter = _d_get("relatedModelFilter", UNSET)
         related_model_filter: RequestModelFilter | Unset
         if isinstance(_related_model_filter, Unset):
             related_model_filter = UNSET
@@ -114,12 +113,15 @@ class RequestRelationshipFilter:
             related_model_filter = RequestModelFilter.from_dict(_related_model_filter)
 
         request_relationship_filter = cls(
-            relationship_direction=relationship_direction,
-            relationship_names=relationship_names,
-            related_model_filter=related_model_filter,
+            relationship_direction,
+            relationship_names,
+            related_model_filter,
         )
 
-        request_relationship_filter.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            request_relationship_filter.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return request_relationship_filter
 
     @property
@@ -139,4 +141,11 @@ class RequestRelationshipFilter:
         return key in self.additional_properties
 
 
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "relationshipDirection",
+        "relationshipNames",
+        "relatedModelFilter",
+    )
+)
 from ..models.request_model_filter import RequestModelFilter  # noqa: E402

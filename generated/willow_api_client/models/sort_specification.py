@@ -54,21 +54,23 @@ class SortSpecification:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _d_pop = d.pop
-        field = _d_pop("field")
+        _d_get = src_dict.get
+        field = src_dict["field"]
 
-        sort = _d_pop("sort", UNSET)
+        sort = _d_get("sort", UNSET)
 
-        is_sort_descending = _d_pop("isSortDescending", UNSET)
+        is_sort_descending = _d_get("isSortDescending", UNSET)
 
         sort_specification = cls(
-            field=field,
-            sort=sort,
-            is_sort_descending=is_sort_descending,
+            field,
+            sort,
+            is_sort_descending,
         )
 
-        sort_specification.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            sort_specification.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return sort_specification
 
     @property
@@ -86,3 +88,12 @@ class SortSpecification:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "field",
+        "sort",
+        "isSortDescending",
+    )
+)

@@ -83,40 +83,42 @@ class Ticket:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _d_pop = d.pop
-        id = _d_pop("id", UNSET)
+        _d_get = src_dict.get
+        id = _d_get("id", UNSET)
 
-        _ticket_priority = _d_pop("ticketPriority", UNSET)
+        _ticket_priority = _d_get("ticketPriority", UNSET)
         ticket_priority: TicketPriority | Unset
         if isinstance(_ticket_priority, Unset):
             ticket_priority = UNSET
         else:
             ticket_priority = TicketPriority.from_dict(_ticket_priority)
 
-        _ticket_status = _d_pop("ticketStatus", UNSET)
+        _ticket_status = _d_get("ticketStatus", UNSET)
         ticket_status: TicketStatus | Unset
         if isinstance(_ticket_status, Unset):
             ticket_status = UNSET
         else:
             ticket_status = TicketStatus.from_dict(_ticket_status)
 
-        insight_id = _d_pop("insightId", UNSET)
+        insight_id = _d_get("insightId", UNSET)
 
-        summary = _d_pop("summary", UNSET)
+        summary = _d_get("summary", UNSET)
 
-        description = _d_pop("description", UNSET)
+        description = _d_get("description", UNSET)
 
         ticket = cls(
-            id=id,
-            ticket_priority=ticket_priority,
-            ticket_status=ticket_status,
-            insight_id=insight_id,
-            summary=summary,
-            description=description,
+            id,
+            ticket_priority,
+            ticket_status,
+            insight_id,
+            summary,
+            description,
         )
 
-        ticket.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            ticket.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return ticket
 
     @property
@@ -136,5 +138,15 @@ class Ticket:
         return key in self.additional_properties
 
 
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "id",
+        "ticketPriority",
+        "ticketStatus",
+        "insightId",
+        "summary",
+        "description",
+    )
+)
 from ..models.ticket_priority import TicketPriority  # noqa: E402
 from ..models.ticket_status import TicketStatus  # noqa: E402

@@ -64,15 +64,14 @@ class TicketCategoryPage:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _d_pop = d.pop
-        before = _d_pop("before", UNSET)
+        _d_get = src_dict.get
+        before = _d_get("before", UNSET)
 
-        after = _d_pop("after", UNSET)
+        after = _d_get("after", UNSET)
 
-        total = _d_pop("total", UNSET)
+        total = _d_get("total", UNSET)
 
-        items = _d_pop("items", UNSET)
+        items = _d_get("items", UNSET)
         if items is not None and not isinstance(items, Unset):
             try:
                 if not isinstance(items, list):
@@ -89,13 +88,16 @@ class TicketCategoryPage:
                 pass
 
         ticket_category_page = cls(
-            before=before,
-            after=after,
-            total=total,
-            items=items,
+            before,
+            after,
+            total,
+            items,
         )
 
-        ticket_category_page.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            ticket_category_page.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return ticket_category_page
 
     @property
@@ -115,4 +117,12 @@ class TicketCategoryPage:
         return key in self.additional_properties
 
 
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "before",
+        "after",
+        "total",
+        "items",
+    )
+)
 from ..models.ticket_category import TicketCategory  # noqa: E402

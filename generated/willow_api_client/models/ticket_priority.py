@@ -59,25 +59,27 @@ class TicketPriority:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _d_pop = d.pop
-        id = _d_pop("id", UNSET)
+        _d_get = src_dict.get
+        id = _d_get("id", UNSET)
 
-        name = _d_pop("name", UNSET)
+        name = _d_get("name", UNSET)
 
-        priority_level = _d_pop("priorityLevel", UNSET)
+        priority_level = _d_get("priorityLevel", UNSET)
         if isinstance(priority_level, str):
             priority_level = TicketPriorityLevel._value2member_map_.get(
                 priority_level, priority_level
             )
 
         ticket_priority = cls(
-            id=id,
-            name=name,
-            priority_level=priority_level,
+            id,
+            name,
+            priority_level,
         )
 
-        ticket_priority.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            ticket_priority.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return ticket_priority
 
     @property
@@ -95,3 +97,12 @@ class TicketPriority:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "id",
+        "name",
+        "priorityLevel",
+    )
+)

@@ -52,21 +52,23 @@ class TicketServiceNeeded:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _d_pop = d.pop
-        id = _d_pop("id", UNSET)
+        _d_get = src_dict.get
+        id = _d_get("id", UNSET)
 
-        name = _d_pop("name", UNSET)
+        name = _d_get("name", UNSET)
 
-        category_id = _d_pop("categoryId", UNSET)
+        category_id = _d_get("categoryId", UNSET)
 
         ticket_service_needed = cls(
-            id=id,
-            name=name,
-            category_id=category_id,
+            id,
+            name,
+            category_id,
         )
 
-        ticket_service_needed.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            ticket_service_needed.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return ticket_service_needed
 
     @property
@@ -84,3 +86,12 @@ class TicketServiceNeeded:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "id",
+        "name",
+        "categoryId",
+    )
+)

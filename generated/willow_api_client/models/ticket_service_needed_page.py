@@ -64,15 +64,14 @@ class TicketServiceNeededPage:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _d_pop = d.pop
-        before = _d_pop("before", UNSET)
+        _d_get = src_dict.get
+        before = _d_get("before", UNSET)
 
-        after = _d_pop("after", UNSET)
+        after = _d_get("after", UNSET)
 
-        total = _d_pop("total", UNSET)
+        total = _d_get("total", UNSET)
 
-        items = _d_pop("items", UNSET)
+        items = _d_get("items", UNSET)
         if items is not None and not isinstance(items, Unset):
             try:
                 if not isinstance(items, list):
@@ -91,13 +90,16 @@ class TicketServiceNeededPage:
                 pass
 
         ticket_service_needed_page = cls(
-            before=before,
-            after=after,
-            total=total,
-            items=items,
+            before,
+            after,
+            total,
+            items,
         )
 
-        ticket_service_needed_page.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            ticket_service_needed_page.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return ticket_service_needed_page
 
     @property
@@ -117,4 +119,12 @@ class TicketServiceNeededPage:
         return key in self.additional_properties
 
 
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "before",
+        "after",
+        "total",
+        "items",
+    )
+)
 from ..models.ticket_service_needed import TicketServiceNeeded  # noqa: E402

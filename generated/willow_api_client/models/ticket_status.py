@@ -67,24 +67,26 @@ class TicketStatus:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _d_pop = d.pop
-        id = _d_pop("id", UNSET)
+        _d_get = src_dict.get
+        id = _d_get("id", UNSET)
 
-        name = _d_pop("name", UNSET)
+        name = _d_get("name", UNSET)
 
-        tab = _d_pop("tab", UNSET)
+        tab = _d_get("tab", UNSET)
 
-        color = _d_pop("color", UNSET)
+        color = _d_get("color", UNSET)
 
         ticket_status = cls(
-            id=id,
-            name=name,
-            tab=tab,
-            color=color,
+            id,
+            name,
+            tab,
+            color,
         )
 
-        ticket_status.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            ticket_status.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return ticket_status
 
     @property
@@ -102,3 +104,13 @@ class TicketStatus:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "id",
+        "name",
+        "tab",
+        "color",
+    )
+)

@@ -75,9 +75,8 @@ class TimeSeriesPage:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _d_pop = d.pop
-        data = _d_pop("data", UNSET)
+        _d_get = src_dict.get
+        data = _d_get("data", UNSET)
         if data is not None and not isinstance(data, Unset):
             try:
                 if not isinstance(data, list):
@@ -93,11 +92,11 @@ class TimeSeriesPage:
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
 
-        continuation_token = _d_pop("continuationToken", UNSET)
+        continuation_token = _d_get("continuationToken", UNSET)
 
-        error_list = _d_pop("errorList", UNSET)
+        error_list = _d_get("errorList", UNSET)
 
-        error_data = _d_pop("errorData", UNSET)
+        error_data = _d_get("errorData", UNSET)
         if error_data is not None and not isinstance(error_data, Unset):
             try:
                 if not isinstance(error_data, dict):
@@ -109,13 +108,16 @@ class TimeSeriesPage:
                 pass
 
         time_series_page = cls(
-            data=data,
-            continuation_token=continuation_token,
-            error_list=error_list,
-            error_data=error_data,
+            data,
+            continuation_token,
+            error_list,
+            error_data,
         )
 
-        time_series_page.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            time_series_page.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return time_series_page
 
     @property
@@ -135,5 +137,13 @@ class TimeSeriesPage:
         return key in self.additional_properties
 
 
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "data",
+        "continuationToken",
+        "errorList",
+        "errorData",
+    )
+)
 from ..models.time_series_page_error_data_type_0 import TimeSeriesPageErrorDataType0  # noqa: E402
 from ..models.time_series_point import TimeSeriesPoint  # noqa: E402

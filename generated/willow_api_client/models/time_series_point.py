@@ -143,31 +143,30 @@ class TimeSeriesPoint:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _d_pop = d.pop
-        connector_id = _d_pop("connectorId", UNSET)
+        _d_get = src_dict.get
+        connector_id = _d_get("connectorId", UNSET)
 
-        twin_id = _d_pop("twinId", UNSET)
+        twin_id = _d_get("twinId", UNSET)
 
-        external_id = _d_pop("externalId", UNSET)
+        external_id = _d_get("externalId", UNSET)
 
-        trend_id = _d_pop("trendId", UNSET)
+        trend_id = _d_get("trendId", UNSET)
 
-        _source_timestamp = _d_pop("sourceTimestamp", UNSET)
+        _source_timestamp = _d_get("sourceTimestamp", UNSET)
         source_timestamp: datetime.datetime | Unset
         if isinstance(_source_timestamp, Unset):
             source_timestamp = UNSET
         else:
             source_timestamp = datetime.datetime.fromisoformat(_source_timestamp)
 
-        _enqueued_timestamp = _d_pop("enqueuedTimestamp", UNSET)
+        _enqueued_timestamp = _d_get("enqueuedTimestamp", UNSET)
         enqueued_timestamp: datetime.datetime | Unset
         if isinstance(_enqueued_timestamp, Unset):
             enqueued_timestamp = UNSET
         else:
             enqueued_timestamp = datetime.datetime.fromisoformat(_enqueued_timestamp)
 
-        scalar_value = _d_pop("scalarValue", UNSET)
+        scalar_value = _d_get("scalarValue", UNSET)
         if not isinstance(scalar_value, Unset):
             try:
                 if not isinstance(scalar_value, dict):
@@ -180,13 +179,13 @@ class TimeSeriesPoint:
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
 
-        latitude = _d_pop("latitude", UNSET)
+        latitude = _d_get("latitude", UNSET)
 
-        longitude = _d_pop("longitude", UNSET)
+        longitude = _d_get("longitude", UNSET)
 
-        altitude = _d_pop("altitude", UNSET)
+        altitude = _d_get("altitude", UNSET)
 
-        properties = _d_pop("properties", UNSET)
+        properties = _d_get("properties", UNSET)
         if properties is not None and not isinstance(properties, Unset):
             try:
                 if not isinstance(properties, dict):
@@ -197,7 +196,7 @@ class TimeSeriesPoint:
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
 
-        data_quality = _d_pop("dataQuality", UNSET)
+        data_quality = _d_get("dataQuality", UNSET)
         if data_quality is not None and not isinstance(data_quality, Unset):
             try:
                 if not isinstance(data_quality, dict):
@@ -211,21 +210,24 @@ class TimeSeriesPoint:
                 pass
 
         time_series_point = cls(
-            connector_id=connector_id,
-            twin_id=twin_id,
-            external_id=external_id,
-            trend_id=trend_id,
-            source_timestamp=source_timestamp,
-            enqueued_timestamp=enqueued_timestamp,
-            scalar_value=scalar_value,
-            latitude=latitude,
-            longitude=longitude,
-            altitude=altitude,
-            properties=properties,
-            data_quality=data_quality,
+            connector_id,
+            twin_id,
+            external_id,
+            trend_id,
+            source_timestamp,
+            enqueued_timestamp,
+            scalar_value,
+            latitude,
+            longitude,
+            altitude,
+            properties,
+            data_quality,
         )
 
-        time_series_point.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            time_series_point.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return time_series_point
 
     @property
@@ -245,6 +247,22 @@ class TimeSeriesPoint:
         return key in self.additional_properties
 
 
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "connectorId",
+        "twinId",
+        "externalId",
+        "trendId",
+        "sourceTimestamp",
+        "enqueuedTimestamp",
+        "scalarValue",
+        "latitude",
+        "longitude",
+        "altitude",
+        "properties",
+        "dataQuality",
+    )
+)
 from ..models.open_object import OpenObject  # noqa: E402
 from ..models.time_series_point_data_quality_type_0 import (
     TimeSeriesPointDataQualityType0,  # noqa: E402

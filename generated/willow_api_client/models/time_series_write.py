@@ -123,13 +123,12 @@ class TimeSeriesWrite:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _d_pop = d.pop
-        connector_id = _d_pop("connectorId")
+        _d_get = src_dict.get
+        connector_id = src_dict["connectorId"]
 
-        source_timestamp = datetime.datetime.fromisoformat(_d_pop("sourceTimestamp"))
+        source_timestamp = datetime.datetime.fromisoformat(src_dict["sourceTimestamp"])
 
-        scalar_value = _d_pop("scalarValue")
+        scalar_value = src_dict["scalarValue"]
         try:
             if not isinstance(scalar_value, dict):
                 raise TypeError()
@@ -139,19 +138,19 @@ class TimeSeriesWrite:
         except (TypeError, ValueError, AttributeError, KeyError):
             pass
 
-        dt_id = _d_pop("dtId", UNSET)
+        dt_id = _d_get("dtId", UNSET)
 
-        twin_id = _d_pop("twinId", UNSET)
+        twin_id = _d_get("twinId", UNSET)
 
-        external_id = _d_pop("externalId", UNSET)
+        external_id = _d_get("externalId", UNSET)
 
-        latitude = _d_pop("latitude", UNSET)
+        latitude = _d_get("latitude", UNSET)
 
-        longitude = _d_pop("longitude", UNSET)
+        longitude = _d_get("longitude", UNSET)
 
-        altitude = _d_pop("altitude", UNSET)
+        altitude = _d_get("altitude", UNSET)
 
-        _properties = _d_pop("properties", UNSET)
+        _properties = _d_get("properties", UNSET)
         properties: TimeSeriesWriteProperties | Unset
         if isinstance(_properties, Unset):
             properties = UNSET
@@ -159,19 +158,22 @@ class TimeSeriesWrite:
             properties = TimeSeriesWriteProperties.from_dict(_properties)
 
         time_series_write = cls(
-            connector_id=connector_id,
-            source_timestamp=source_timestamp,
-            scalar_value=scalar_value,
-            dt_id=dt_id,
-            twin_id=twin_id,
-            external_id=external_id,
-            latitude=latitude,
-            longitude=longitude,
-            altitude=altitude,
-            properties=properties,
+            connector_id,
+            source_timestamp,
+            scalar_value,
+            dt_id,
+            twin_id,
+            external_id,
+            latitude,
+            longitude,
+            altitude,
+            properties,
         )
 
-        time_series_write.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            time_series_write.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return time_series_write
 
     @property
@@ -191,5 +193,19 @@ class TimeSeriesWrite:
         return key in self.additional_properties
 
 
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "connectorId",
+        "sourceTimestamp",
+        "scalarValue",
+        "dtId",
+        "twinId",
+        "externalId",
+        "latitude",
+        "longitude",
+        "altitude",
+        "properties",
+    )
+)
 from ..models.open_object import OpenObject  # noqa: E402
 from ..models.time_series_write_properties import TimeSeriesWriteProperties  # noqa: E402

@@ -89,13 +89,12 @@ class Twin:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _d_pop = d.pop
-        id = _d_pop("id")
+        _d_get = src_dict.get
+        id = src_dict["id"]
 
-        model_id = _d_pop("modelId")
+        model_id = src_dict["modelId"]
 
-        last_update_time = _d_pop("lastUpdateTime", UNSET)
+        last_update_time = _d_get("lastUpdateTime", UNSET)
         if last_update_time is not None and not isinstance(last_update_time, Unset):
             try:
                 if not isinstance(last_update_time, str):
@@ -108,14 +107,14 @@ class Twin:
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
 
-        _contents = _d_pop("contents", UNSET)
+        _contents = _d_get("contents", UNSET)
         contents: TwinContents | Unset
         if isinstance(_contents, Unset):
             contents = UNSET
         else:
             contents = TwinContents.from_dict(_contents)
 
-        _incoming_relationships = _d_pop("incomingRelationships", UNSET)
+        _incoming_relationships = _d_get("incomingRelationships", UNSET)
         incoming_relationships: list[DigitalTwinRelationship] | Unset = UNSET
         if _incoming_relationships is not UNSET:
             incoming_relationships = []
@@ -126,7 +125,7 @@ class Twin:
 
                 incoming_relationships.append(incoming_relationships_item)
 
-        _outgoing_relationships = _d_pop("outgoingRelationships", UNSET)
+        _outgoing_relationships = _d_get("outgoingRelationships", UNSET)
         outgoing_relationships: list[DigitalTwinRelationship] | Unset = UNSET
         if _outgoing_relationships is not UNSET:
             outgoing_relationships = []
@@ -138,15 +137,18 @@ class Twin:
                 outgoing_relationships.append(outgoing_relationships_item)
 
         twin = cls(
-            id=id,
-            model_id=model_id,
-            last_update_time=last_update_time,
-            contents=contents,
-            incoming_relationships=incoming_relationships,
-            outgoing_relationships=outgoing_relationships,
+            id,
+            model_id,
+            last_update_time,
+            contents,
+            incoming_relationships,
+            outgoing_relationships,
         )
 
-        twin.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            twin.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return twin
 
     @property
@@ -166,5 +168,15 @@ class Twin:
         return key in self.additional_properties
 
 
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "id",
+        "modelId",
+        "lastUpdateTime",
+        "contents",
+        "incomingRelationships",
+        "outgoingRelationships",
+    )
+)
 from ..models.digital_twin_relationship import DigitalTwinRelationship  # noqa: E402
 from ..models.twin_contents import TwinContents  # noqa: E402

@@ -87,11 +87,10 @@ class TwinGraphRelationship:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _d_pop = d.pop
-        alias = _d_pop("alias", UNSET)
+        _d_get = src_dict.get
+        alias = _d_get("alias", UNSET)
 
-        _relationship_names = _d_pop("relationshipNames", UNSET)
+        _relationship_names = _d_get("relationshipNames", UNSET)
         relationship_names: list[RelationshipName | str] | Unset = UNSET
         if _relationship_names is not UNSET:
             relationship_names = []
@@ -104,17 +103,17 @@ class TwinGraphRelationship:
 
                 relationship_names.append(relationship_names_item)
 
-        model_names = cast(list[str], _d_pop("modelNames", UNSET))
+        model_names = cast(list[str], _d_get("modelNames", UNSET))
 
-        exact_model_match = _d_pop("exactModelMatch", UNSET)
+        exact_model_match = _d_get("exactModelMatch", UNSET)
 
-        direction = _d_pop("direction", UNSET)
+        direction = _d_get("direction", UNSET)
         if isinstance(direction, str):
             direction = RelationshipDirection._value2member_map_.get(
                 direction, direction
             )
 
-        _relationship = _d_pop("relationship", UNSET)
+        _relationship = _d_get("relationship", UNSET)
         relationship: TwinGraphRelationship | Unset
         if isinstance(_relationship, Unset):
             relationship = UNSET
@@ -122,15 +121,18 @@ class TwinGraphRelationship:
             relationship = TwinGraphRelationship.from_dict(_relationship)
 
         twin_graph_relationship = cls(
-            alias=alias,
-            relationship_names=relationship_names,
-            model_names=model_names,
-            exact_model_match=exact_model_match,
-            direction=direction,
-            relationship=relationship,
+            alias,
+            relationship_names,
+            model_names,
+            exact_model_match,
+            direction,
+            relationship,
         )
 
-        twin_graph_relationship.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            twin_graph_relationship.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return twin_graph_relationship
 
     @property
@@ -148,3 +150,15 @@ class TwinGraphRelationship:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "alias",
+        "relationshipNames",
+        "modelNames",
+        "exactModelMatch",
+        "direction",
+        "relationship",
+    )
+)

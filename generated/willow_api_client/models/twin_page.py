@@ -52,9 +52,8 @@ class TwinPage:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _d_pop = d.pop
-        _content = _d_pop("content", UNSET)
+        _d_get = src_dict.get
+        _content = _d_get("content", UNSET)
         content: list[Twin] | Unset = UNSET
         if _content is not UNSET:
             content = []
@@ -63,14 +62,17 @@ class TwinPage:
 
                 content.append(content_item)
 
-        continuation_token = _d_pop("continuationToken", UNSET)
+        continuation_token = _d_get("continuationToken", UNSET)
 
         twin_page = cls(
-            content=content,
-            continuation_token=continuation_token,
+            content,
+            continuation_token,
         )
 
-        twin_page.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            twin_page.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return twin_page
 
     @property
@@ -90,4 +92,10 @@ class TwinPage:
         return key in self.additional_properties
 
 
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "content",
+        "continuationToken",
+    )
+)
 from ..models.twin import Twin  # noqa: E402

@@ -5,13 +5,11 @@ pagination (including insight parent/child trees) and bulk helpers. The low-leve
 package is ``willow_api_client``; every generated operation works through ``client.generated``.
 """
 
-from __future__ import annotations
+import sys as _sys
+import typing as _typing
+from importlib import import_module as _import_module
 
-import sys
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from ._auth import ClientCredentials as ClientCredentials
     from ._auth import ClientCredentialsAuth as ClientCredentialsAuth
     from ._auth import Secret as Secret
@@ -150,21 +148,21 @@ def _public_paths() -> None:
     """Tracebacks and reprs show the public path (willow_ext.NotFoundError), not the private module:
     done for every public name whose module is loaded, each time a public name is first used."""
     for name, source in _SOURCE.items():
-        module = sys.modules.get(__name__ + source)
+        module = _sys.modules.get(__name__ + source)
         obj = getattr(module, name, None)
         if obj is not None and getattr(obj, "__module__", "").startswith(__name__ + "._"):
             obj.__module__ = __name__
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     source = _SOURCE.get(name)
     if source is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(source, __name__), name)
+    value = getattr(_import_module(source, __name__), name)
     globals()[name] = value
     _public_paths()
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted({name for name in globals() if name.startswith("_")} | set(__all__))

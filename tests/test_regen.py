@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-COPIED = ["scripts", "openapi", "generator-config.yaml", "generated", "willow_ext"]
+COPIED = ["scripts", "openapi", "generator-config.yaml", "templates", "generated", "willow_ext"]
 
 
 @pytest.fixture(scope="module")

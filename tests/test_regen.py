@@ -103,6 +103,15 @@ def test_check_fails_when_one_field_of_the_pinned_spec_changes(repo: Path) -> No
     assert "changed: generated/SPEC.lock" in result.stdout
 
 
+def test_check_fails_when_a_custom_template_changes(repo: Path) -> None:
+    template = repo / "templates" / "model.py.jinja"
+    template.write_text(template.read_text() + "\n# template edit\n")
+    result = regen(repo, "--check")
+    assert result.returncode == 1
+    assert "changed: generated/willow_api_client/models/twin.py" in result.stdout
+    assert "changed: generated/SPEC.lock" in result.stdout  # the lock hashes the templates
+
+
 def test_check_fails_on_a_hand_edit_of_generated_code(repo: Path) -> None:
     target = repo / "generated" / "willow_api_client" / "models" / "twin.py"
     target.write_text(target.read_text() + "\n# hand edit\n")

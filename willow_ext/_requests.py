@@ -195,9 +195,10 @@ def _checked_wire_point(point: Mapping[str, Any]) -> WirePoint:
     twin reference and strict-JSON rules (hot path: one call per ingested point, so plain dict
     lookups, no generator expressions, and the recursive JSON check only for unusual values)."""
     checked = WirePoint(point)
-    for key in _WRITE_FIELDS:
-        if key not in checked:
-            raise InvalidPointError(f"missing required field {key!r}")
+    if not ("connectorId" in checked and "sourceTimestamp" in checked and "scalarValue" in checked):
+        for key in _WRITE_FIELDS:
+            if key not in checked:
+                raise InvalidPointError(f"missing required field {key!r}")
     stamp = checked["sourceTimestamp"]
     if type(stamp) is str:
         try:
@@ -228,7 +229,9 @@ def _checked_wire_point(point: Mapping[str, Any]) -> WirePoint:
         problem = _json_problem(value)
         if problem is not None:
             raise InvalidPointError(f"scalarValue: {problem}")
-    _twin_reference(checked)
+    dt_id = checked.get("dtId")
+    if not dt_id or type(dt_id) is not str or "twinId" in checked:  # the usual point skips the call
+        _twin_reference(checked)
     if len(checked) > 4:  # the four usual keys are checked above; look at the rest only when there is one
         for key, item in checked.items():
             if key not in _CHECKED_KEYS:

@@ -1,12 +1,17 @@
-"""One ingest run in a fresh process, so its peak RSS is its own. Prints a JSON result line."""
+"""One ingest run in a fresh process, so its peak RSS and CPU are its own. Prints a JSON result line.
+
+Everything the run needs is imported before the clock starts (raw mode never imports willow_ext,
+so its RSS stays the raw baseline).
+"""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import json
+import resource
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
@@ -66,13 +71,21 @@ def raw(kwargs: dict[str, Any], count: int, batch: int, concurrency: int) -> int
     return sent
 
 
-def willow(kwargs: dict[str, Any], count: int, batch: int, concurrency: int) -> int:
-    from willow_ext import WillowClient, ingest
+def willow_runner() -> Callable[[dict[str, Any], int, int, int], int]:
+    from willow_ext import WillowClient, ingest  # imported here, before the clock starts
 
-    with WillowClient(**kwargs) as client:
-        report = ingest(client, points(count), batch_size=batch, concurrency=concurrency)
-    assert report.ok, str(report)
-    return report.sent
+    def run(kwargs: dict[str, Any], count: int, batch: int, concurrency: int) -> int:
+        with WillowClient(**kwargs) as client:
+            report = ingest(client, points(count), batch_size=batch, concurrency=concurrency)
+        assert report.ok, str(report)
+        return report.sent
+
+    return run
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread of this process
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -84,10 +97,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     args = parser.parse_args()
     kwargs = json.loads(args.server)
+    run = raw if args.mode == "raw" else willow_runner()
+    cpu = cpu_seconds()
     started = time.perf_counter()
-    sent = (raw if args.mode == "raw" else willow)(kwargs, args.points, args.batch, args.concurrency)
+    sent = run(kwargs, args.points, args.batch, args.concurrency)
     elapsed = time.perf_counter() - started
-    print(json.dumps({"sent": sent, "seconds": elapsed, "peak_rss_mib": peak_rss_mib()}))
+    cpu = cpu_seconds() - cpu
+    print(json.dumps({"sent": sent, "seconds": elapsed, "cpu_seconds": cpu, "peak_rss_mib": peak_rss_mib()}))
 
 
 def peak_rss_mib() -> float:

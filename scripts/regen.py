@@ -39,6 +39,7 @@ PUBLISHED_URL = "https://developers.willowinc.com/_bundle/openapi/@v3/willow-api
 SPEC = ROOT / "openapi" / "willow-api.yaml"
 OVERRIDES = ROOT / "openapi" / "overrides.yaml"
 CONFIG = ROOT / "generator-config.yaml"
+TEMPLATES = ROOT / "templates"  # our overrides of the generator's Jinja templates (the rest are stock)
 GENERATED = ROOT / "generated"
 PACKAGE = "willow_api_client"
 LOCK_NAME = "SPEC.lock"
@@ -179,6 +180,15 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def templates_sha256() -> str:
+    """One hash over every custom template (relative path and bytes), so --check sees template edits."""
+    digest = hashlib.sha256()
+    for path in sorted(TEMPLATES.rglob("*.jinja")):
+        digest.update(path.relative_to(TEMPLATES).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def lock_text(spec_bytes: bytes) -> str:
     lock = {
         "spec": "openapi/willow-api.yaml",
@@ -187,6 +197,7 @@ def lock_text(spec_bytes: bytes) -> str:
         "generator": GENERATOR,
         "generator_version": generator_version(),
         "config_sha256": _sha256(CONFIG.read_bytes()),
+        "templates_sha256": templates_sha256(),
     }
     return json.dumps(lock, indent=2, sort_keys=True) + "\n"
 
@@ -208,6 +219,7 @@ def generate(spec_bytes: bytes, out_dir: Path) -> None:
             sys.executable, "-m", "openapi_python_client", "generate",
             "--path", str(effective), "--config", str(CONFIG), "--meta", "none",
             "--output-path", str(package_dir), "--fail-on-warning",
+            "--custom-template-path", str(TEMPLATES),
         ]  # fmt: skip
         env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
         result = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=work)

@@ -18,7 +18,16 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-COPIED = ["scripts", "openapi", "generator-config.yaml", "generated", "willow_ext", "pyproject.toml", "CHANGELOG.md"]
+COPIED = [
+    "scripts",
+    "openapi",
+    "generator-config.yaml",
+    "templates",
+    "generated",
+    "willow_ext",
+    "pyproject.toml",
+    "CHANGELOG.md",
+]
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +111,15 @@ def test_check_fails_when_one_field_of_the_pinned_spec_changes(repo: Path) -> No
     assert result.returncode == 1
     assert "changed: generated/willow_api_client/models/insight.py" in result.stdout
     assert "changed: generated/SPEC.lock" in result.stdout
+
+
+def test_check_fails_when_a_custom_template_changes(repo: Path) -> None:
+    template = repo / "templates" / "model.py.jinja"
+    template.write_text(template.read_text() + "\n# template edit\n")
+    result = regen(repo, "--check")
+    assert result.returncode == 1
+    assert "changed: generated/willow_api_client/models/twin.py" in result.stdout
+    assert "changed: generated/SPEC.lock" in result.stdout  # the lock hashes the templates
 
 
 def test_check_fails_on_a_hand_edit_of_generated_code(repo: Path) -> None:

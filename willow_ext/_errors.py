@@ -30,6 +30,7 @@ __all__ = [
     "BadRequestError",
     "ConflictError",
     "InternalServerError",
+    "InvalidPointError",
     "InvalidRequestError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -67,6 +68,15 @@ class WillowError(Exception):
 
 class InvalidRequestError(WillowError, ValueError):
     """The call was refused locally, before any request was sent (e.g. an empty or '..' id)."""
+
+
+class InvalidPointError(InvalidRequestError):
+    """One telemetry point was refused locally; ``reason`` says why. Bulk ingest records it in the
+    report and carries on with the other points (it never aborts a batch)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class AuthenticationError(WillowError):

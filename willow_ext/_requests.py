@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import attrs
 from willow_api_client.models import (
     BatchRequest,
     FilterSpecification,
@@ -22,7 +23,7 @@ from willow_api_client.models import (
 )
 from willow_api_client.types import UNSET, Unset
 
-from ._errors import InvalidRequestError
+from ._errors import InvalidPointError, InvalidRequestError
 
 __all__ = [
     "WirePoint",
@@ -130,50 +131,135 @@ class WirePoint(dict[str, Any]):
         return self
 
 
+_INF = float("inf")
+# orjson, which encodes the batch, carries integers of at most 64 bits (signed or unsigned).
+_INT_MIN, _INT_MAX = -(1 << 63), (1 << 64) - 1
+
+
+def _json_problem(value: object) -> str | None:
+    """Why ``value`` cannot travel as strict JSON (RFC 8259 has no NaN/Infinity), or None.
+    https://www.rfc-editor.org/rfc/rfc8259#section-6"""
+    kind = type(value)
+    if kind is str or value is None or kind is bool:
+        return None
+    if kind is float or isinstance(value, float):
+        return None if -_INF < value < _INF else f"{value!r} is not a JSON number"  # type: ignore[operator]
+    if kind is int or isinstance(value, int):
+        return None if _INT_MIN <= value <= _INT_MAX else "an integer wider than 64 bits"  # type: ignore[operator]
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"object key {key!r} is not a string"
+            problem = _json_problem(item)
+            if problem is not None:
+                return f"{key}: {problem}"
+        return None
+    if isinstance(value, list | tuple):
+        for item in value:
+            problem = _json_problem(item)
+            if problem is not None:
+                return problem
+        return None
+    return f"a {kind.__name__} has no JSON form"
+
+
+def _twin_reference(checked: dict[str, Any]) -> None:
+    """dtId or externalId must name the twin. The published docs say "dtId (aka twinId)", but the
+    source ignores a ``twinId`` key, so a point with only ``twinId`` is sent as ``dtId`` instead.
+    https://developers.willowinc.com/openapi/willow-api/time-series (docs/03-relationships-timeseries.md)"""
+    dt_id = checked.get("dtId")
+    twin_id = checked.get("twinId")
+    if twin_id is not None:
+        if not isinstance(twin_id, str) or not twin_id:
+            raise InvalidPointError("twinId must be a non-empty string")
+        if dt_id is None:
+            checked["dtId"] = dt_id = twin_id
+        elif dt_id != twin_id:
+            raise InvalidPointError(f"dtId {dt_id!r} and twinId {twin_id!r} differ (twinId is another name for dtId)")
+        del checked["twinId"]  # the server ignores it; dtId carries the same id
+    if dt_id and isinstance(dt_id, str):
+        return
+    external_id = checked.get("externalId")
+    if external_id and isinstance(external_id, str):
+        return
+    raise InvalidPointError("point has neither dtId nor externalId; the server would drop it silently")
+
+
 _WRITE_FIELDS = ("connectorId", "sourceTimestamp", "scalarValue")
-_TWIN_REFERENCES = ("dtId", "externalId", "twinId")
+# Keys whose values are checked on their own above; every other key gets the strict JSON check.
+_CHECKED_KEYS = frozenset(("connectorId", "sourceTimestamp", "scalarValue", "dtId", "twinId", "externalId"))
 
 
 def _checked_wire_point(point: Mapping[str, Any]) -> WirePoint:
-    """The checks ``TimeSeriesWrite.from_dict`` would make, without building the model (hot path:
-    one call per ingested point, so plain dict lookups and no generator expressions)."""
+    """The checks ``TimeSeriesWrite.from_dict`` would make, without building the model, plus the
+    twin reference and strict-JSON rules (hot path: one call per ingested point, so plain dict
+    lookups, no generator expressions, and the recursive JSON check only for unusual values)."""
     checked = WirePoint(point)
-    for key in _WRITE_FIELDS:
-        if key not in checked:
-            raise InvalidRequestError(f"missing required field {key!r}")
+    if not ("connectorId" in checked and "sourceTimestamp" in checked and "scalarValue" in checked):
+        for key in _WRITE_FIELDS:
+            if key not in checked:
+                raise InvalidPointError(f"missing required field {key!r}")
     stamp = checked["sourceTimestamp"]
-    if isinstance(stamp, str):
+    if type(stamp) is str:
         try:
             parsed = dt.datetime.fromisoformat(stamp)  # Python 3.11 reads 'Z' and 7 fractional digits
         except ValueError:
-            raise InvalidRequestError(f"sourceTimestamp {stamp!r} is not ISO 8601") from None
+            raise InvalidPointError(f"sourceTimestamp {stamp!r} is not ISO 8601") from None
         if parsed.tzinfo is None:
-            raise InvalidRequestError(f"sourceTimestamp {stamp!r} has no UTC offset")
+            raise InvalidPointError(f"sourceTimestamp {stamp!r} has no UTC offset")
     elif isinstance(stamp, dt.datetime):
-        checked["sourceTimestamp"] = aware(stamp, "sourceTimestamp").isoformat()
+        if stamp.tzinfo is None or stamp.utcoffset() is None:
+            raise InvalidPointError("sourceTimestamp must be timezone-aware (e.g. datetime(..., tzinfo=UTC))")
+        checked["sourceTimestamp"] = stamp.isoformat()
     else:
-        raise InvalidRequestError("sourceTimestamp must be an ISO 8601 string or a datetime")
+        raise InvalidPointError("sourceTimestamp must be an ISO 8601 string or a datetime")
+    if type(checked["connectorId"]) is not str:
+        raise InvalidPointError("connectorId must be a string")
     value = checked["scalarValue"]
     kind = type(value)
-    if kind is bool or not (kind is float or kind is int or isinstance(value, int | float | Mapping)):
-        raise InvalidRequestError("scalarValue must be a number (or an object), per the spec's write schema")
-    for key in _TWIN_REFERENCES:
-        reference = checked.get(key)
-        if reference and isinstance(reference, str):
-            return checked
-    raise InvalidRequestError("point has neither dtId nor externalId; the server would drop it silently")
+    if kind is float:
+        if not -_INF < value < _INF:  # false for NaN and both infinities
+            raise InvalidPointError(f"scalarValue {value!r} is not a JSON number")
+    elif kind is int:
+        if not _INT_MIN <= value <= _INT_MAX:
+            raise InvalidPointError("scalarValue: an integer wider than 64 bits")
+    elif kind is bool or not isinstance(value, int | float | Mapping):
+        raise InvalidPointError("scalarValue must be a number (or an object), per the spec's write schema")
+    else:
+        problem = _json_problem(value)
+        if problem is not None:
+            raise InvalidPointError(f"scalarValue: {problem}")
+    dt_id = checked.get("dtId")
+    if not dt_id or type(dt_id) is not str or "twinId" in checked:  # the usual point skips the call
+        _twin_reference(checked)
+    if len(checked) > 4:  # the four usual keys are checked above; look at the rest only when there is one
+        for key, item in checked.items():
+            if key not in _CHECKED_KEYS:
+                problem = _json_problem(item)
+                if problem is not None:
+                    raise InvalidPointError(f"{key}: {problem}")
+    return checked
+
+
+def _checked_model_point(point: TimeSeriesWrite) -> TimeSeriesWrite:
+    """The same rules for a ``TimeSeriesWrite`` model (checked via its wire form, sent as the model)."""
+    checked = _checked_wire_point(point.to_dict())
+    if isinstance(point.twin_id, str) and point.dt_id != checked.get("dtId"):
+        return attrs.evolve(point, dt_id=checked["dtId"], twin_id=UNSET)
+    return point
 
 
 def telemetry_point(point: TimeSeriesWrite | Mapping[str, Any]) -> TimeSeriesWrite | WirePoint:
-    """Check one point for ``POST /time-series``; the server silently drops a point with neither
-    ``dtId`` nor ``externalId``, so such a point is refused here instead."""
+    """Check one point for ``POST /time-series``; raises :class:`InvalidPointError` with the reason.
+
+    A point with neither ``dtId`` nor ``externalId`` (the server drops it silently), with ``dtId``
+    and ``twinId`` that differ, or with a value strict JSON cannot carry (NaN, Infinity) is refused.
+    """
     if type(point) is dict or isinstance(point, Mapping):
         return _checked_wire_point(point)
     if isinstance(point, TimeSeriesWrite):
-        if not any(isinstance(ref, str) and ref for ref in (point.dt_id, point.external_id, point.twin_id)):
-            raise InvalidRequestError("point has neither dtId nor externalId; the server would drop it silently")
-        return point
-    raise InvalidRequestError(f"expected TimeSeriesWrite or a dict, got {type(point).__name__}")
+        return _checked_model_point(point)
+    raise InvalidPointError(f"expected TimeSeriesWrite or a dict, got {type(point).__name__}")
 
 
 def telemetry_points(points: Iterable[TimeSeriesWrite | Mapping[str, Any]]) -> list[TimeSeriesWrite | WirePoint]:
@@ -181,8 +267,8 @@ def telemetry_points(points: Iterable[TimeSeriesWrite | Mapping[str, Any]]) -> l
     for index, point in enumerate(points):
         try:
             out.append(telemetry_point(point))
-        except InvalidRequestError as exc:
-            raise InvalidRequestError(f"point {index}: {exc}") from None
+        except InvalidPointError as exc:
+            raise InvalidPointError(f"point {index}: {exc.reason}") from None
     return out
 
 

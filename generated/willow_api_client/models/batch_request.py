@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.filter_specification import FilterSpecification
-    from ..models.sort_specification import SortSpecification
-
 
 T = TypeVar("T", bound="BatchRequest")
 
@@ -78,11 +73,8 @@ class BatchRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.filter_specification import FilterSpecification  # noqa: PLC0415
-        from ..models.sort_specification import SortSpecification  # noqa: PLC0415
-
-        d = dict(src_dict)
-        _sort_specifications = d.pop("sortSpecifications", UNSET)
+        _d_get = src_dict.get
+        _sort_specifications = _d_get("sortSpecifications", UNSET)
         sort_specifications: list[SortSpecification] | Unset = UNSET
         if _sort_specifications is not UNSET:
             sort_specifications = []
@@ -93,7 +85,7 @@ class BatchRequest:
 
                 sort_specifications.append(sort_specifications_item)
 
-        _filter_specifications = d.pop("filterSpecifications", UNSET)
+        _filter_specifications = _d_get("filterSpecifications", UNSET)
         filter_specifications: list[FilterSpecification] | Unset = UNSET
         if _filter_specifications is not UNSET:
             filter_specifications = []
@@ -104,32 +96,21 @@ class BatchRequest:
 
                 filter_specifications.append(filter_specifications_item)
 
-        def _parse_page(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
+        page = _d_get("page", UNSET)
 
-        page = _parse_page(d.pop("page", UNSET))
-
-        def _parse_page_size(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        page_size = _parse_page_size(d.pop("pageSize", UNSET))
+        page_size = _d_get("pageSize", UNSET)
 
         batch_request = cls(
-            sort_specifications=sort_specifications,
-            filter_specifications=filter_specifications,
-            page=page,
-            page_size=page_size,
+            sort_specifications,
+            filter_specifications,
+            page,
+            page_size,
         )
 
-        batch_request.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            batch_request.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return batch_request
 
     @property
@@ -147,3 +128,15 @@ class BatchRequest:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "sortSpecifications",
+        "filterSpecifications",
+        "page",
+        "pageSize",
+    )
+)
+from ..models.filter_specification import FilterSpecification  # noqa: E402
+from ..models.sort_specification import SortSpecification  # noqa: E402

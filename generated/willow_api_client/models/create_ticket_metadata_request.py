@@ -36,14 +36,17 @@ class CreateTicketMetadataRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name")
+        _d_get = src_dict.get
+        name = src_dict["name"]
 
         create_ticket_metadata_request = cls(
-            name=name,
+            name,
         )
 
-        create_ticket_metadata_request.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            create_ticket_metadata_request.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return create_ticket_metadata_request
 
     @property
@@ -61,3 +64,6 @@ class CreateTicketMetadataRequest:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(("name",))

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.open_object import OpenObject
-
 
 T = TypeVar("T", bound="CreateTicketRequest")
 
@@ -158,30 +154,28 @@ class CreateTicketRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.open_object import OpenObject  # noqa: PLC0415
+        _d_get = src_dict.get
+        summary = _d_get("summary", UNSET)
 
-        d = dict(src_dict)
-        summary = d.pop("summary", UNSET)
+        description = _d_get("description", UNSET)
 
-        description = d.pop("description", UNSET)
+        cause = _d_get("cause", UNSET)
 
-        cause = d.pop("cause", UNSET)
+        solution = _d_get("solution", UNSET)
 
-        solution = d.pop("solution", UNSET)
+        twin_id = _d_get("twinId", UNSET)
 
-        twin_id = d.pop("twinId", UNSET)
+        notes = _d_get("notes", UNSET)
 
-        notes = d.pop("notes", UNSET)
+        latitude = _d_get("latitude", UNSET)
 
-        latitude = d.pop("latitude", UNSET)
+        longitude = _d_get("longitude", UNSET)
 
-        longitude = d.pop("longitude", UNSET)
+        insight_id = _d_get("insightId", UNSET)
 
-        insight_id = d.pop("insightId", UNSET)
+        insight_name = _d_get("insightName", UNSET)
 
-        insight_name = d.pop("insightName", UNSET)
-
-        _diagnostics = d.pop("diagnostics", UNSET)
+        _diagnostics = _d_get("diagnostics", UNSET)
         diagnostics: list[OpenObject] | Unset = UNSET
         if _diagnostics is not UNSET:
             diagnostics = []
@@ -190,9 +184,9 @@ class CreateTicketRequest:
 
                 diagnostics.append(diagnostics_item)
 
-        assignee_type = d.pop("assigneeType", UNSET)
+        assignee_type = _d_get("assigneeType", UNSET)
 
-        _external_created_date = d.pop("externalCreatedDate", UNSET)
+        _external_created_date = _d_get("externalCreatedDate", UNSET)
         external_created_date: datetime.datetime | Unset
         if isinstance(_external_created_date, Unset):
             external_created_date = UNSET
@@ -201,7 +195,7 @@ class CreateTicketRequest:
                 _external_created_date
             )
 
-        _external_updated_date = d.pop("externalUpdatedDate", UNSET)
+        _external_updated_date = _d_get("externalUpdatedDate", UNSET)
         external_updated_date: datetime.datetime | Unset
         if isinstance(_external_updated_date, Unset):
             external_updated_date = UNSET
@@ -210,13 +204,13 @@ class CreateTicketRequest:
                 _external_updated_date
             )
 
-        external_id = d.pop("externalId", UNSET)
+        external_id = _d_get("externalId", UNSET)
 
         extendable_searchable_property_keys = cast(
-            list[str], d.pop("extendableSearchablePropertyKeys", UNSET)
+            list[str], _d_get("extendableSearchablePropertyKeys", UNSET)
         )
 
-        _recommendations = d.pop("recommendations", UNSET)
+        _recommendations = _d_get("recommendations", UNSET)
         recommendations: list[OpenObject] | Unset = UNSET
         if _recommendations is not UNSET:
             recommendations = []
@@ -226,26 +220,29 @@ class CreateTicketRequest:
                 recommendations.append(recommendations_item)
 
         create_ticket_request = cls(
-            summary=summary,
-            description=description,
-            cause=cause,
-            solution=solution,
-            twin_id=twin_id,
-            notes=notes,
-            latitude=latitude,
-            longitude=longitude,
-            insight_id=insight_id,
-            insight_name=insight_name,
-            diagnostics=diagnostics,
-            assignee_type=assignee_type,
-            external_created_date=external_created_date,
-            external_updated_date=external_updated_date,
-            external_id=external_id,
-            extendable_searchable_property_keys=extendable_searchable_property_keys,
-            recommendations=recommendations,
+            summary,
+            description,
+            cause,
+            solution,
+            twin_id,
+            notes,
+            latitude,
+            longitude,
+            insight_id,
+            insight_name,
+            diagnostics,
+            assignee_type,
+            external_created_date,
+            external_updated_date,
+            external_id,
+            extendable_searchable_property_keys,
+            recommendations,
         )
 
-        create_ticket_request.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            create_ticket_request.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return create_ticket_request
 
     @property
@@ -263,3 +260,27 @@ class CreateTicketRequest:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "summary",
+        "description",
+        "cause",
+        "solution",
+        "twinId",
+        "notes",
+        "latitude",
+        "longitude",
+        "insightId",
+        "insightName",
+        "diagnostics",
+        "assigneeType",
+        "externalCreatedDate",
+        "externalUpdatedDate",
+        "externalId",
+        "extendableSearchablePropertyKeys",
+        "recommendations",
+    )
+)
+from ..models.open_object import OpenObject  # noqa: E402

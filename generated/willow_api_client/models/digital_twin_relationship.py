@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.digital_twin_relationship_properties import (
-        DigitalTwinRelationshipProperties,
-    )
-
 
 T = TypeVar("T", bound="DigitalTwinRelationship")
 
@@ -71,20 +65,16 @@ class DigitalTwinRelationship:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.digital_twin_relationship_properties import (
-            DigitalTwinRelationshipProperties,  # noqa: PLC0415
-        )
+        _d_get = src_dict.get
+        target_id = src_dict["targetId"]
 
-        d = dict(src_dict)
-        target_id = d.pop("targetId")
+        source_id = src_dict["sourceId"]
 
-        source_id = d.pop("sourceId")
+        name = src_dict["name"]
 
-        name = d.pop("name")
+        id = _d_get("id", UNSET)
 
-        id = d.pop("id", UNSET)
-
-        _properties = d.pop("properties", UNSET)
+        _properties = _d_get("properties", UNSET)
         properties: DigitalTwinRelationshipProperties | Unset
         if isinstance(_properties, Unset):
             properties = UNSET
@@ -92,14 +82,17 @@ class DigitalTwinRelationship:
             properties = DigitalTwinRelationshipProperties.from_dict(_properties)
 
         digital_twin_relationship = cls(
-            target_id=target_id,
-            source_id=source_id,
-            name=name,
-            id=id,
-            properties=properties,
+            target_id,
+            source_id,
+            name,
+            id,
+            properties,
         )
 
-        digital_twin_relationship.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            digital_twin_relationship.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return digital_twin_relationship
 
     @property
@@ -117,3 +110,17 @@ class DigitalTwinRelationship:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "targetId",
+        "sourceId",
+        "name",
+        "id",
+        "properties",
+    )
+)
+from ..models.digital_twin_relationship_properties import (
+    DigitalTwinRelationshipProperties,  # noqa: E402
+)

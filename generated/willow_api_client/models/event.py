@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -146,127 +146,70 @@ class Event:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        _d_get = src_dict.get
+        name = src_dict["name"]
 
-        def _parse_name(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+        start_time = datetime.datetime.fromisoformat(src_dict["startTime"])
 
-        name = _parse_name(d.pop("name"))
+        event_type_id = src_dict["eventTypeId"]
 
-        start_time = datetime.datetime.fromisoformat(d.pop("startTime"))
+        payload = src_dict["payload"]
 
-        event_type_id = d.pop("eventTypeId")
+        payload_version = src_dict["payloadVersion"]
 
-        def _parse_payload(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+        twin_id = src_dict["twinId"]
 
-        payload = _parse_payload(d.pop("payload"))
+        created_date = datetime.datetime.fromisoformat(src_dict["createdDate"])
 
-        def _parse_payload_version(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        payload_version = _parse_payload_version(d.pop("payloadVersion"))
-
-        def _parse_twin_id(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        twin_id = _parse_twin_id(d.pop("twinId"))
-
-        created_date = datetime.datetime.fromisoformat(d.pop("createdDate"))
-
-        last_modified_date = datetime.datetime.fromisoformat(d.pop("lastModifiedDate"))
-
-        id = d.pop("id", UNSET)
-
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        description = _parse_description(d.pop("description", UNSET))
-
-        def _parse_end_time(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                end_time_type_0 = datetime.datetime.fromisoformat(data)
-
-                return end_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        end_time = _parse_end_time(d.pop("endTime", UNSET))
-
-        def _parse_event_source_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        event_source_id = _parse_event_source_id(d.pop("eventSourceId", UNSET))
-
-        def _parse_external_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        external_id = _parse_external_id(d.pop("externalId", UNSET))
-
-        def _parse_scalar_value(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
-
-        scalar_value = _parse_scalar_value(d.pop("scalarValue", UNSET))
-
-        def _parse_locations(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        locations = _parse_locations(d.pop("locations", UNSET))
-
-        event = cls(
-            name=name,
-            start_time=start_time,
-            event_type_id=event_type_id,
-            payload=payload,
-            payload_version=payload_version,
-            twin_id=twin_id,
-            created_date=created_date,
-            last_modified_date=last_modified_date,
-            id=id,
-            description=description,
-            end_time=end_time,
-            event_source_id=event_source_id,
-            external_id=external_id,
-            scalar_value=scalar_value,
-            locations=locations,
+        last_modified_date = datetime.datetime.fromisoformat(
+            src_dict["lastModifiedDate"]
         )
 
-        event.additional_properties = d
+        id = _d_get("id", UNSET)
+
+        description = _d_get("description", UNSET)
+
+        end_time = _d_get("endTime", UNSET)
+        if end_time is not None and not isinstance(end_time, Unset):
+            try:
+                if not isinstance(end_time, str):
+                    raise TypeError()
+                end_time_type_0 = datetime.datetime.fromisoformat(end_time)
+
+                end_time = end_time_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+
+        event_source_id = _d_get("eventSourceId", UNSET)
+
+        external_id = _d_get("externalId", UNSET)
+
+        scalar_value = _d_get("scalarValue", UNSET)
+
+        locations = _d_get("locations", UNSET)
+
+        event = cls(
+            name,
+            start_time,
+            event_type_id,
+            payload,
+            payload_version,
+            twin_id,
+            created_date,
+            last_modified_date,
+            id,
+            description,
+            end_time,
+            event_source_id,
+            external_id,
+            scalar_value,
+            locations,
+        )
+
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            event.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return event
 
     @property
@@ -284,3 +227,24 @@ class Event:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "name",
+        "startTime",
+        "eventTypeId",
+        "payload",
+        "payloadVersion",
+        "twinId",
+        "createdDate",
+        "lastModifiedDate",
+        "id",
+        "description",
+        "endTime",
+        "eventSourceId",
+        "externalId",
+        "scalarValue",
+        "locations",
+    )
+)

@@ -56,8 +56,8 @@ class EventFilesUpload:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _files = d.pop("files", UNSET)
+        _d_get = src_dict.get
+        _files = _d_get("files", UNSET)
         files: list[File] | Unset = UNSET
         if _files is not UNSET:
             files = []
@@ -67,10 +67,13 @@ class EventFilesUpload:
                 files.append(files_item)
 
         event_files_upload = cls(
-            files=files,
+            files,
         )
 
-        event_files_upload.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            event_files_upload.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return event_files_upload
 
     @property
@@ -88,3 +91,6 @@ class EventFilesUpload:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(("files",))

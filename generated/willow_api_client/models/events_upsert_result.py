@@ -42,17 +42,20 @@ class EventsUpsertResult:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        events_created_count = d.pop("eventsCreatedCount", UNSET)
+        _d_get = src_dict.get
+        events_created_count = _d_get("eventsCreatedCount", UNSET)
 
-        events_updated_count = d.pop("eventsUpdatedCount", UNSET)
+        events_updated_count = _d_get("eventsUpdatedCount", UNSET)
 
         events_upsert_result = cls(
-            events_created_count=events_created_count,
-            events_updated_count=events_updated_count,
+            events_created_count,
+            events_updated_count,
         )
 
-        events_upsert_result.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            events_upsert_result.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return events_upsert_result
 
     @property
@@ -70,3 +73,11 @@ class EventsUpsertResult:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "eventsCreatedCount",
+        "eventsUpdatedCount",
+    )
+)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -64,35 +64,28 @@ class FilterSpecification:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        _d_get = src_dict.get
+        operator = src_dict["operator"]
+        if isinstance(operator, str):
+            operator = FilterOperator._value2member_map_.get(operator, operator)
 
-        def _parse_operator(data: object) -> FilterOperator | str:
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                operator_type_0 = FilterOperator(data)
+        field = _d_get("field", UNSET)
 
-                return operator_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FilterOperator | str, data)
+        value = _d_get("value", UNSET)
 
-        operator = _parse_operator(d.pop("operator"))
-
-        field = d.pop("field", UNSET)
-
-        value = d.pop("value", UNSET)
-
-        filter_condition_operator = d.pop("filterConditionOperator", UNSET)
+        filter_condition_operator = _d_get("filterConditionOperator", UNSET)
 
         filter_specification = cls(
-            operator=operator,
-            field=field,
-            value=value,
-            filter_condition_operator=filter_condition_operator,
+            operator,
+            field,
+            value,
+            filter_condition_operator,
         )
 
-        filter_specification.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            filter_specification.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return filter_specification
 
     @property
@@ -110,3 +103,13 @@ class FilterSpecification:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "operator",
+        "field",
+        "value",
+        "filterConditionOperator",
+    )
+)

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.twin_graph_relationship import TwinGraphRelationship
-
 
 T = TypeVar("T", bound="GetTwinGraphRequest")
 
@@ -57,14 +53,12 @@ class GetTwinGraphRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.twin_graph_relationship import TwinGraphRelationship  # noqa: PLC0415
+        _d_get = src_dict.get
+        alias = _d_get("alias", UNSET)
 
-        d = dict(src_dict)
-        alias = d.pop("alias", UNSET)
+        id = _d_get("id", UNSET)
 
-        id = d.pop("id", UNSET)
-
-        _relationships = d.pop("relationships", UNSET)
+        _relationships = _d_get("relationships", UNSET)
         relationships: list[TwinGraphRelationship] | Unset = UNSET
         if _relationships is not UNSET:
             relationships = []
@@ -76,12 +70,15 @@ class GetTwinGraphRequest:
                 relationships.append(relationships_item)
 
         get_twin_graph_request = cls(
-            alias=alias,
-            id=id,
-            relationships=relationships,
+            alias,
+            id,
+            relationships,
         )
 
-        get_twin_graph_request.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            get_twin_graph_request.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return get_twin_graph_request
 
     @property
@@ -99,3 +96,13 @@ class GetTwinGraphRequest:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "alias",
+        "id",
+        "relationships",
+    )
+)
+from ..models.twin_graph_relationship import TwinGraphRelationship  # noqa: E402

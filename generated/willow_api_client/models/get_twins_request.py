@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.request_date_filter import RequestDateFilter
-    from ..models.request_include_option import RequestIncludeOption
-    from ..models.request_location_filter import RequestLocationFilter
-    from ..models.request_model_filter import RequestModelFilter
-    from ..models.request_property_filter import RequestPropertyFilter
-    from ..models.request_relationship_filter import RequestRelationshipFilter
-
 
 T = TypeVar("T", bound="GetTwinsRequest")
 
@@ -105,22 +96,15 @@ class GetTwinsRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.request_date_filter import RequestDateFilter  # noqa: PLC0415
-        from ..models.request_include_option import RequestIncludeOption  # noqa: PLC0415
-        from ..models.request_location_filter import RequestLocationFilter  # noqa: PLC0415
-        from ..models.request_model_filter import RequestModelFilter  # noqa: PLC0415
-        from ..models.request_property_filter import RequestPropertyFilter  # noqa: PLC0415
-        from ..models.request_relationship_filter import RequestRelationshipFilter  # noqa: PLC0415
-
-        d = dict(src_dict)
-        _model_filter = d.pop("modelFilter", UNSET)
+        _d_get = src_dict.get
+        _model_filter = _d_get("modelFilter", UNSET)
         model_filter: RequestModelFilter | Unset
         if isinstance(_model_filter, Unset):
             model_filter = UNSET
         else:
             model_filter = RequestModelFilter.from_dict(_model_filter)
 
-        _relationship_filter = d.pop("relationshipFilter", UNSET)
+        _relationship_filter = _d_get("relationshipFilter", UNSET)
         relationship_filter: RequestRelationshipFilter | Unset
         if isinstance(_relationship_filter, Unset):
             relationship_filter = UNSET
@@ -129,59 +113,53 @@ class GetTwinsRequest:
                 _relationship_filter
             )
 
-        _location_filter = d.pop("locationFilter", UNSET)
+        _location_filter = _d_get("locationFilter", UNSET)
         location_filter: RequestLocationFilter | Unset
         if isinstance(_location_filter, Unset):
             location_filter = UNSET
         else:
             location_filter = RequestLocationFilter.from_dict(_location_filter)
 
-        _date_filter = d.pop("dateFilter", UNSET)
+        _date_filter = _d_get("dateFilter", UNSET)
         date_filter: RequestDateFilter | Unset
         if isinstance(_date_filter, Unset):
             date_filter = UNSET
         else:
             date_filter = RequestDateFilter.from_dict(_date_filter)
 
-        _property_filter = d.pop("propertyFilter", UNSET)
+        _property_filter = _d_get("propertyFilter", UNSET)
         property_filter: RequestPropertyFilter | Unset
         if isinstance(_property_filter, Unset):
             property_filter = UNSET
         else:
             property_filter = RequestPropertyFilter.from_dict(_property_filter)
 
-        _include = d.pop("include", UNSET)
+        _include = _d_get("include", UNSET)
         include: RequestIncludeOption | Unset
         if isinstance(_include, Unset):
             include = UNSET
         else:
             include = RequestIncludeOption.from_dict(_include)
 
-        page_size = d.pop("pageSize", UNSET)
+        page_size = _d_get("pageSize", UNSET)
 
-        def _parse_continuation_token(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        continuation_token = _parse_continuation_token(
-            d.pop("continuationToken", UNSET)
-        )
+        continuation_token = _d_get("continuationToken", UNSET)
 
         get_twins_request = cls(
-            model_filter=model_filter,
-            relationship_filter=relationship_filter,
-            location_filter=location_filter,
-            date_filter=date_filter,
-            property_filter=property_filter,
-            include=include,
-            page_size=page_size,
-            continuation_token=continuation_token,
+            model_filter,
+            relationship_filter,
+            location_filter,
+            date_filter,
+            property_filter,
+            include,
+            page_size,
+            continuation_token,
         )
 
-        get_twins_request.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            get_twins_request.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return get_twins_request
 
     @property
@@ -199,3 +177,23 @@ class GetTwinsRequest:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "modelFilter",
+        "relationshipFilter",
+        "locationFilter",
+        "dateFilter",
+        "propertyFilter",
+        "include",
+        "pageSize",
+        "continuationToken",
+    )
+)
+from ..models.request_date_filter import RequestDateFilter  # noqa: E402
+from ..models.request_include_option import RequestIncludeOption  # noqa: E402
+from ..models.request_location_filter import RequestLocationFilter  # noqa: E402
+from ..models.request_model_filter import RequestModelFilter  # noqa: E402
+from ..models.request_property_filter import RequestPropertyFilter  # noqa: E402
+from ..models.request_relationship_filter import RequestRelationshipFilter  # noqa: E402

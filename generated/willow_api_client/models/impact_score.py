@@ -66,29 +66,32 @@ class ImpactScore:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name", UNSET)
+        _d_get = src_dict.get
+        name = _d_get("name", UNSET)
 
-        field_id = d.pop("fieldId", UNSET)
+        field_id = _d_get("fieldId", UNSET)
 
-        value = d.pop("value", UNSET)
+        value = _d_get("value", UNSET)
 
-        unit = d.pop("unit", UNSET)
+        unit = _d_get("unit", UNSET)
 
-        external_id = d.pop("externalId", UNSET)
+        external_id = _d_get("externalId", UNSET)
 
-        rule_id = d.pop("ruleId", UNSET)
+        rule_id = _d_get("ruleId", UNSET)
 
         impact_score = cls(
-            name=name,
-            field_id=field_id,
-            value=value,
-            unit=unit,
-            external_id=external_id,
-            rule_id=rule_id,
+            name,
+            field_id,
+            value,
+            unit,
+            external_id,
+            rule_id,
         )
 
-        impact_score.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            impact_score.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return impact_score
 
     @property
@@ -106,3 +109,15 @@ class ImpactScore:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "name",
+        "fieldId",
+        "value",
+        "unit",
+        "externalId",
+        "ruleId",
+    )
+)

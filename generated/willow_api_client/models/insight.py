@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -15,10 +15,6 @@ from ..models.insight_status import InsightStatus
 from ..models.insight_type import InsightType
 from ..models.old_insight_status import OldInsightStatus
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.impact_score import ImpactScore
-
 
 T = TypeVar("T", bound="Insight")
 
@@ -429,103 +425,34 @@ class Insight:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.impact_score import ImpactScore  # noqa: PLC0415
+        _d_get = src_dict.get
+        id = src_dict["id"]
 
-        d = dict(src_dict)
-        id = d.pop("id")
+        scenario_id = _d_get("scenarioId", UNSET)
 
-        def _parse_scenario_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        customer_id = _d_get("customerId", UNSET)
 
-        scenario_id = _parse_scenario_id(d.pop("scenarioId", UNSET))
+        site_id = _d_get("siteId", UNSET)
 
-        customer_id = d.pop("customerId", UNSET)
+        sequence_number = _d_get("sequenceNumber", UNSET)
 
-        site_id = d.pop("siteId", UNSET)
+        equipment_id = _d_get("equipmentId", UNSET)
 
-        def _parse_sequence_number(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        twin_id = _d_get("twinId", UNSET)
 
-        sequence_number = _parse_sequence_number(d.pop("sequenceNumber", UNSET))
+        twin_name = _d_get("twinName", UNSET)
 
-        def _parse_equipment_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        type_ = _d_get("type", UNSET)
+        if isinstance(type_, str):
+            type_ = InsightType._value2member_map_.get(type_, type_)
 
-        equipment_id = _parse_equipment_id(d.pop("equipmentId", UNSET))
+        name = _d_get("name", UNSET)
 
-        def _parse_twin_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        description = _d_get("description", UNSET)
 
-        twin_id = _parse_twin_id(d.pop("twinId", UNSET))
+        recommendation = _d_get("recommendation", UNSET)
 
-        def _parse_twin_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        twin_name = _parse_twin_name(d.pop("twinName", UNSET))
-
-        def _parse_type_(data: object) -> InsightType | str | Unset:
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                type_type_0 = InsightType(data)
-
-                return type_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(InsightType | str | Unset, data)
-
-        type_ = _parse_type_(d.pop("type", UNSET))
-
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        name = _parse_name(d.pop("name", UNSET))
-
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        description = _parse_description(d.pop("description", UNSET))
-
-        def _parse_recommendation(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        recommendation = _parse_recommendation(d.pop("recommendation", UNSET))
-
-        _impact_scores = d.pop("impactScores", UNSET)
+        _impact_scores = _d_get("impactScores", UNSET)
         impact_scores: list[ImpactScore] | Unset = UNSET
         if _impact_scores is not UNSET:
             impact_scores = []
@@ -534,309 +461,180 @@ class Insight:
 
                 impact_scores.append(impact_scores_item)
 
-        priority = d.pop("priority", UNSET)
+        priority = _d_get("priority", UNSET)
 
-        def _parse_status(data: object) -> OldInsightStatus | str | Unset:
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                status_type_0 = OldInsightStatus(data)
+        status = _d_get("status", UNSET)
+        if isinstance(status, str):
+            status = OldInsightStatus._value2member_map_.get(status, status)
 
-                return status_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(OldInsightStatus | str | Unset, data)
+        last_status = _d_get("lastStatus", UNSET)
+        if isinstance(last_status, str):
+            last_status = InsightStatus._value2member_map_.get(last_status, last_status)
 
-        status = _parse_status(d.pop("status", UNSET))
+        state = _d_get("state", UNSET)
+        if isinstance(state, str):
+            state = InsightState._value2member_map_.get(state, state)
 
-        def _parse_last_status(data: object) -> InsightStatus | str | Unset:
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                last_status_type_0 = InsightStatus(data)
-
-                return last_status_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(InsightStatus | str | Unset, data)
-
-        last_status = _parse_last_status(d.pop("lastStatus", UNSET))
-
-        def _parse_state(data: object) -> InsightState | str | Unset:
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                state_type_0 = InsightState(data)
-
-                return state_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(InsightState | str | Unset, data)
-
-        state = _parse_state(d.pop("state", UNSET))
-
-        _created_date = d.pop("createdDate", UNSET)
+        _created_date = _d_get("createdDate", UNSET)
         created_date: datetime.datetime | Unset
         if isinstance(_created_date, Unset):
             created_date = UNSET
         else:
             created_date = datetime.datetime.fromisoformat(_created_date)
 
-        _updated_date = d.pop("updatedDate", UNSET)
+        _updated_date = _d_get("updatedDate", UNSET)
         updated_date: datetime.datetime | Unset
         if isinstance(_updated_date, Unset):
             updated_date = UNSET
         else:
             updated_date = datetime.datetime.fromisoformat(_updated_date)
 
-        _occurred_date = d.pop("occurredDate", UNSET)
+        _occurred_date = _d_get("occurredDate", UNSET)
         occurred_date: datetime.datetime | Unset
         if isinstance(_occurred_date, Unset):
             occurred_date = UNSET
         else:
             occurred_date = datetime.datetime.fromisoformat(_occurred_date)
 
-        _detected_date = d.pop("detectedDate", UNSET)
+        _detected_date = _d_get("detectedDate", UNSET)
         detected_date: datetime.datetime | Unset
         if isinstance(_detected_date, Unset):
             detected_date = UNSET
         else:
             detected_date = datetime.datetime.fromisoformat(_detected_date)
 
-        def _parse_source_type(data: object) -> InsightSourceType | str | Unset:
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                source_type_type_0 = InsightSourceType(data)
+        source_type = _d_get("sourceType", UNSET)
+        if isinstance(source_type, str):
+            source_type = InsightSourceType._value2member_map_.get(
+                source_type, source_type
+            )
 
-                return source_type_type_0
+        source_id = _d_get("sourceId", UNSET)
+
+        source_name = _d_get("sourceName", UNSET)
+
+        primary_model_id = _d_get("primaryModelId", UNSET)
+
+        external_id = _d_get("externalId", UNSET)
+
+        external_status = _d_get("externalStatus", UNSET)
+
+        external_metadata = _d_get("externalMetadata", UNSET)
+
+        occurrence_count = _d_get("occurrenceCount", UNSET)
+
+        created_user_id = _d_get("createdUserId", UNSET)
+
+        rule_id = _d_get("ruleId", UNSET)
+
+        rule_name = _d_get("ruleName", UNSET)
+
+        new_occurrence = _d_get("newOccurrence", UNSET)
+
+        previously_ignored = _d_get("previouslyIgnored", UNSET)
+
+        previously_resolved = _d_get("previouslyResolved", UNSET)
+
+        floor_id = _d_get("floorId", UNSET)
+
+        reported = _d_get("reported", UNSET)
+
+        last_resolved_date = _d_get("lastResolvedDate", UNSET)
+        if last_resolved_date is not None and not isinstance(last_resolved_date, Unset):
+            try:
+                if not isinstance(last_resolved_date, str):
+                    raise TypeError()
+                last_resolved_date_type_0 = datetime.datetime.fromisoformat(
+                    last_resolved_date
+                )
+
+                last_resolved_date = last_resolved_date_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(InsightSourceType | str | Unset, data)
 
-        source_type = _parse_source_type(d.pop("sourceType", UNSET))
-
-        def _parse_source_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        source_id = _parse_source_id(d.pop("sourceId", UNSET))
-
-        def _parse_source_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        source_name = _parse_source_name(d.pop("sourceName", UNSET))
-
-        def _parse_primary_model_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        primary_model_id = _parse_primary_model_id(d.pop("primaryModelId", UNSET))
-
-        def _parse_external_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        external_id = _parse_external_id(d.pop("externalId", UNSET))
-
-        def _parse_external_status(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        external_status = _parse_external_status(d.pop("externalStatus", UNSET))
-
-        def _parse_external_metadata(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        external_metadata = _parse_external_metadata(d.pop("externalMetadata", UNSET))
-
-        occurrence_count = d.pop("occurrenceCount", UNSET)
-
-        def _parse_created_user_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        created_user_id = _parse_created_user_id(d.pop("createdUserId", UNSET))
-
-        def _parse_rule_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        rule_id = _parse_rule_id(d.pop("ruleId", UNSET))
-
-        def _parse_rule_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        rule_name = _parse_rule_name(d.pop("ruleName", UNSET))
-
-        new_occurrence = d.pop("newOccurrence", UNSET)
-
-        previously_ignored = d.pop("previouslyIgnored", UNSET)
-
-        previously_resolved = d.pop("previouslyResolved", UNSET)
-
-        def _parse_floor_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        floor_id = _parse_floor_id(d.pop("floorId", UNSET))
-
-        reported = d.pop("reported", UNSET)
-
-        def _parse_last_resolved_date(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        last_ignored_date = _d_get("lastIgnoredDate", UNSET)
+        if last_ignored_date is not None and not isinstance(last_ignored_date, Unset):
             try:
-                if not isinstance(data, str):
+                if not isinstance(last_ignored_date, str):
                     raise TypeError()
-                last_resolved_date_type_0 = datetime.datetime.fromisoformat(data)
+                last_ignored_date_type_0 = datetime.datetime.fromisoformat(
+                    last_ignored_date
+                )
 
-                return last_resolved_date_type_0
+                last_ignored_date = last_ignored_date_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(datetime.datetime | None | Unset, data)
 
-        last_resolved_date = _parse_last_resolved_date(d.pop("lastResolvedDate", UNSET))
-
-        def _parse_last_ignored_date(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        locations = _d_get("locations", UNSET)
+        if locations is not None and not isinstance(locations, Unset):
             try:
-                if not isinstance(data, str):
+                if not isinstance(locations, list):
                     raise TypeError()
-                last_ignored_date_type_0 = datetime.datetime.fromisoformat(data)
+                locations_type_0 = cast(list[str], locations)
 
-                return last_ignored_date_type_0
+                locations = locations_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(datetime.datetime | None | Unset, data)
 
-        last_ignored_date = _parse_last_ignored_date(d.pop("lastIgnoredDate", UNSET))
-
-        def _parse_locations(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        tags = _d_get("tags", UNSET)
+        if tags is not None and not isinstance(tags, Unset):
             try:
-                if not isinstance(data, list):
+                if not isinstance(tags, list):
                     raise TypeError()
-                locations_type_0 = cast(list[str], data)
+                tags_type_0 = cast(list[str], tags)
 
-                return locations_type_0
+                tags = tags_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(list[str] | None | Unset, data)
-
-        locations = _parse_locations(d.pop("locations", UNSET))
-
-        def _parse_tags(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                tags_type_0 = cast(list[str], data)
-
-                return tags_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        tags = _parse_tags(d.pop("tags", UNSET))
 
         insight = cls(
-            id=id,
-            scenario_id=scenario_id,
-            customer_id=customer_id,
-            site_id=site_id,
-            sequence_number=sequence_number,
-            equipment_id=equipment_id,
-            twin_id=twin_id,
-            twin_name=twin_name,
-            type_=type_,
-            name=name,
-            description=description,
-            recommendation=recommendation,
-            impact_scores=impact_scores,
-            priority=priority,
-            status=status,
-            last_status=last_status,
-            state=state,
-            created_date=created_date,
-            updated_date=updated_date,
-            occurred_date=occurred_date,
-            detected_date=detected_date,
-            source_type=source_type,
-            source_id=source_id,
-            source_name=source_name,
-            primary_model_id=primary_model_id,
-            external_id=external_id,
-            external_status=external_status,
-            external_metadata=external_metadata,
-            occurrence_count=occurrence_count,
-            created_user_id=created_user_id,
-            rule_id=rule_id,
-            rule_name=rule_name,
-            new_occurrence=new_occurrence,
-            previously_ignored=previously_ignored,
-            previously_resolved=previously_resolved,
-            floor_id=floor_id,
-            reported=reported,
-            last_resolved_date=last_resolved_date,
-            last_ignored_date=last_ignored_date,
-            locations=locations,
-            tags=tags,
+            id,
+            scenario_id,
+            customer_id,
+            site_id,
+            sequence_number,
+            equipment_id,
+            twin_id,
+            twin_name,
+            type_,
+            name,
+            description,
+            recommendation,
+            impact_scores,
+            priority,
+            status,
+            last_status,
+            state,
+            created_date,
+            updated_date,
+            occurred_date,
+            detected_date,
+            source_type,
+            source_id,
+            source_name,
+            primary_model_id,
+            external_id,
+            external_status,
+            external_metadata,
+            occurrence_count,
+            created_user_id,
+            rule_id,
+            rule_name,
+            new_occurrence,
+            previously_ignored,
+            previously_resolved,
+            floor_id,
+            reported,
+            last_resolved_date,
+            last_ignored_date,
+            locations,
+            tags,
         )
 
-        insight.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            insight.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return insight
 
     @property
@@ -854,3 +652,51 @@ class Insight:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "id",
+        "scenarioId",
+        "customerId",
+        "siteId",
+        "sequenceNumber",
+        "equipmentId",
+        "twinId",
+        "twinName",
+        "type",
+        "name",
+        "description",
+        "recommendation",
+        "impactScores",
+        "priority",
+        "status",
+        "lastStatus",
+        "state",
+        "createdDate",
+        "updatedDate",
+        "occurredDate",
+        "detectedDate",
+        "sourceType",
+        "sourceId",
+        "sourceName",
+        "primaryModelId",
+        "externalId",
+        "externalStatus",
+        "externalMetadata",
+        "occurrenceCount",
+        "createdUserId",
+        "ruleId",
+        "ruleName",
+        "newOccurrence",
+        "previouslyIgnored",
+        "previouslyResolved",
+        "floorId",
+        "reported",
+        "lastResolvedDate",
+        "lastIgnoredDate",
+        "locations",
+        "tags",
+    )
+)
+from ..models.impact_score import ImpactScore  # noqa: E402

@@ -57,23 +57,26 @@ class JsonPatchOperation:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        op = JsonPatchOperationOp(d.pop("op"))
+        _d_get = src_dict.get
+        op = JsonPatchOperationOp(src_dict["op"])
 
-        path = d.pop("path")
+        path = src_dict["path"]
 
-        from_ = d.pop("from", UNSET)
+        from_ = _d_get("from", UNSET)
 
-        value = d.pop("value", UNSET)
+        value = _d_get("value", UNSET)
 
         json_patch_operation = cls(
-            op=op,
-            path=path,
-            from_=from_,
-            value=value,
+            op,
+            path,
+            from_,
+            value,
         )
 
-        json_patch_operation.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            json_patch_operation.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return json_patch_operation
 
     @property
@@ -91,3 +94,13 @@ class JsonPatchOperation:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "op",
+        "path",
+        "from",
+        "value",
+    )
+)

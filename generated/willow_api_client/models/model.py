@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.model_description_type_0 import ModelDescriptionType0
-    from ..models.model_display_name_type_0 import ModelDisplayNameType0
-
 
 T = TypeVar("T", bound="Model")
 
@@ -40,9 +35,6 @@ class Model:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.model_description_type_0 import ModelDescriptionType0  # noqa: PLC0415
-        from ..models.model_display_name_type_0 import ModelDisplayNameType0  # noqa: PLC0415
-
         id = self.id
 
         display_name: dict[str, Any] | None | Unset
@@ -93,81 +85,56 @@ class Model:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.model_description_type_0 import ModelDescriptionType0  # noqa: PLC0415
-        from ..models.model_display_name_type_0 import ModelDisplayNameType0  # noqa: PLC0415
+        _d_get = src_dict.get
+        id = _d_get("id", UNSET)
 
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
-
-        def _parse_display_name(data: object) -> ModelDisplayNameType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        display_name = _d_get("displayName", UNSET)
+        if display_name is not None and not isinstance(display_name, Unset):
             try:
-                if not isinstance(data, dict):
+                if not isinstance(display_name, dict):
                     raise TypeError()
-                display_name_type_0 = ModelDisplayNameType0.from_dict(data)
+                display_name_type_0 = ModelDisplayNameType0.from_dict(display_name)
 
-                return display_name_type_0
+                display_name = display_name_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(ModelDisplayNameType0 | None | Unset, data)
 
-        display_name = _parse_display_name(d.pop("displayName", UNSET))
-
-        def _parse_description(data: object) -> ModelDescriptionType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        description = _d_get("description", UNSET)
+        if description is not None and not isinstance(description, Unset):
             try:
-                if not isinstance(data, dict):
+                if not isinstance(description, dict):
                     raise TypeError()
-                description_type_0 = ModelDescriptionType0.from_dict(data)
+                description_type_0 = ModelDescriptionType0.from_dict(description)
 
-                return description_type_0
+                description = description_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(ModelDescriptionType0 | None | Unset, data)
 
-        description = _parse_description(d.pop("description", UNSET))
+        model_definition = _d_get("modelDefinition", UNSET)
 
-        def _parse_model_definition(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        model_definition = _parse_model_definition(d.pop("modelDefinition", UNSET))
-
-        def _parse_upload_time(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        upload_time = _d_get("uploadTime", UNSET)
+        if upload_time is not None and not isinstance(upload_time, Unset):
             try:
-                if not isinstance(data, str):
+                if not isinstance(upload_time, str):
                     raise TypeError()
-                upload_time_type_0 = datetime.datetime.fromisoformat(data)
+                upload_time_type_0 = datetime.datetime.fromisoformat(upload_time)
 
-                return upload_time_type_0
+                upload_time = upload_time_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        upload_time = _parse_upload_time(d.pop("uploadTime", UNSET))
 
         model = cls(
-            id=id,
-            display_name=display_name,
-            description=description,
-            model_definition=model_definition,
-            upload_time=upload_time,
+            id,
+            display_name,
+            description,
+            model_definition,
+            upload_time,
         )
 
-        model.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            model.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return model
 
     @property
@@ -185,3 +152,16 @@ class Model:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "id",
+        "displayName",
+        "description",
+        "modelDefinition",
+        "uploadTime",
+    )
+)
+from ..models.model_description_type_0 import ModelDescriptionType0  # noqa: E402
+from ..models.model_display_name_type_0 import ModelDisplayNameType0  # noqa: E402

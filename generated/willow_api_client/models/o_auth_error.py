@@ -42,17 +42,20 @@ class OAuthError:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        error = d.pop("error", UNSET)
+        _d_get = src_dict.get
+        error = _d_get("error", UNSET)
 
-        error_description = d.pop("error_description", UNSET)
+        error_description = _d_get("error_description", UNSET)
 
         o_auth_error = cls(
-            error=error,
-            error_description=error_description,
+            error,
+            error_description,
         )
 
-        o_auth_error.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            o_auth_error.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return o_auth_error
 
     @property
@@ -70,3 +73,11 @@ class OAuthError:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "error",
+        "error_description",
+    )
+)

@@ -26,10 +26,13 @@ class OpenObject:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        _d_get = src_dict.get
         open_object = cls()
 
-        open_object.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            open_object.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return open_object
 
     @property
@@ -47,3 +50,6 @@ class OpenObject:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(())

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.problem_details_errors import ProblemDetailsErrors
-
 
 T = TypeVar("T", bound="ProblemDetails")
 
@@ -93,56 +89,18 @@ class ProblemDetails:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.problem_details_errors import ProblemDetailsErrors  # noqa: PLC0415
+        _d_get = src_dict.get
+        type_ = _d_get("type", UNSET)
 
-        d = dict(src_dict)
+        title = _d_get("title", UNSET)
 
-        def _parse_type_(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        status = _d_get("status", UNSET)
 
-        type_ = _parse_type_(d.pop("type", UNSET))
+        detail = _d_get("detail", UNSET)
 
-        def _parse_title(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        instance = _d_get("instance", UNSET)
 
-        title = _parse_title(d.pop("title", UNSET))
-
-        def _parse_status(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        status = _parse_status(d.pop("status", UNSET))
-
-        def _parse_detail(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        detail = _parse_detail(d.pop("detail", UNSET))
-
-        def _parse_instance(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        instance = _parse_instance(d.pop("instance", UNSET))
-
-        _errors = d.pop("errors", UNSET)
+        _errors = _d_get("errors", UNSET)
         errors: ProblemDetailsErrors | Unset
         if isinstance(_errors, Unset):
             errors = UNSET
@@ -150,15 +108,18 @@ class ProblemDetails:
             errors = ProblemDetailsErrors.from_dict(_errors)
 
         problem_details = cls(
-            type_=type_,
-            title=title,
-            status=status,
-            detail=detail,
-            instance=instance,
-            errors=errors,
+            type_,
+            title,
+            status,
+            detail,
+            instance,
+            errors,
         )
 
-        problem_details.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            problem_details.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return problem_details
 
     @property
@@ -176,3 +137,16 @@ class ProblemDetails:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "type",
+        "title",
+        "status",
+        "detail",
+        "instance",
+        "errors",
+    )
+)
+from ..models.problem_details_errors import ProblemDetailsErrors  # noqa: E402

@@ -26,10 +26,13 @@ class ProblemDetailsErrors:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        _d_get = src_dict.get
         problem_details_errors = cls()
 
-        problem_details_errors.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            problem_details_errors.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return problem_details_errors
 
     @property
@@ -47,3 +50,6 @@ class ProblemDetailsErrors:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(())

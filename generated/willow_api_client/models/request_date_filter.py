@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -56,52 +56,44 @@ class RequestDateFilter:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-
-        def _parse_last_updated_after(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _d_get = src_dict.get
+        last_updated_after = _d_get("lastUpdatedAfter", UNSET)
+        if last_updated_after is not None and not isinstance(last_updated_after, Unset):
             try:
-                if not isinstance(data, str):
+                if not isinstance(last_updated_after, str):
                     raise TypeError()
-                last_updated_after_type_0 = datetime.datetime.fromisoformat(data)
+                last_updated_after_type_0 = datetime.datetime.fromisoformat(
+                    last_updated_after
+                )
 
-                return last_updated_after_type_0
+                last_updated_after = last_updated_after_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(datetime.datetime | None | Unset, data)
 
-        last_updated_after = _parse_last_updated_after(d.pop("lastUpdatedAfter", UNSET))
-
-        def _parse_last_updated_before(
-            data: object,
-        ) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        last_updated_before = _d_get("lastUpdatedBefore", UNSET)
+        if last_updated_before is not None and not isinstance(
+            last_updated_before, Unset
+        ):
             try:
-                if not isinstance(data, str):
+                if not isinstance(last_updated_before, str):
                     raise TypeError()
-                last_updated_before_type_0 = datetime.datetime.fromisoformat(data)
+                last_updated_before_type_0 = datetime.datetime.fromisoformat(
+                    last_updated_before
+                )
 
-                return last_updated_before_type_0
+                last_updated_before = last_updated_before_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        last_updated_before = _parse_last_updated_before(
-            d.pop("lastUpdatedBefore", UNSET)
-        )
 
         request_date_filter = cls(
-            last_updated_after=last_updated_after,
-            last_updated_before=last_updated_before,
+            last_updated_after,
+            last_updated_before,
         )
 
-        request_date_filter.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            request_date_filter.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return request_date_filter
 
     @property
@@ -119,3 +111,11 @@ class RequestDateFilter:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "lastUpdatedAfter",
+        "lastUpdatedBefore",
+    )
+)

@@ -43,17 +43,20 @@ class RequestIncludeOption:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        outgoing_relationships = d.pop("outgoingRelationships", UNSET)
+        _d_get = src_dict.get
+        outgoing_relationships = _d_get("outgoingRelationships", UNSET)
 
-        incoming_relationships = d.pop("incomingRelationships", UNSET)
+        incoming_relationships = _d_get("incomingRelationships", UNSET)
 
         request_include_option = cls(
-            outgoing_relationships=outgoing_relationships,
-            incoming_relationships=incoming_relationships,
+            outgoing_relationships,
+            incoming_relationships,
         )
 
-        request_include_option.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            request_include_option.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return request_include_option
 
     @property
@@ -71,3 +74,11 @@ class RequestIncludeOption:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "outgoingRelationships",
+        "incomingRelationships",
+    )
+)

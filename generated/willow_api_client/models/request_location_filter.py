@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -41,22 +41,17 @@ class RequestLocationFilter:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-
-        def _parse_location_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        location_id = _parse_location_id(d.pop("locationId", UNSET))
+        _d_get = src_dict.get
+        location_id = _d_get("locationId", UNSET)
 
         request_location_filter = cls(
-            location_id=location_id,
+            location_id,
         )
 
-        request_location_filter.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            request_location_filter.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return request_location_filter
 
     @property
@@ -74,3 +69,6 @@ class RequestLocationFilter:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(("locationId",))

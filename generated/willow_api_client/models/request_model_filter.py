@@ -46,17 +46,20 @@ class RequestModelFilter:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        model_ids = cast(list[str], d.pop("modelIds", UNSET))
+        _d_get = src_dict.get
+        model_ids = cast(list[str], _d_get("modelIds", UNSET))
 
-        exact_model_match = d.pop("exactModelMatch", UNSET)
+        exact_model_match = _d_get("exactModelMatch", UNSET)
 
         request_model_filter = cls(
-            model_ids=model_ids,
-            exact_model_match=exact_model_match,
+            model_ids,
+            exact_model_match,
         )
 
-        request_model_filter.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            request_model_filter.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return request_model_filter
 
     @property
@@ -74,3 +77,11 @@ class RequestModelFilter:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "modelIds",
+        "exactModelMatch",
+    )
+)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -75,31 +75,16 @@ class RequestPropertyFilter:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        _d_get = src_dict.get
+        field = _d_get("field", UNSET)
 
-        def _parse_field(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        operator = _d_get("operator", UNSET)
 
-        field = _parse_field(d.pop("field", UNSET))
+        value = _d_get("value", UNSET)
 
-        def _parse_operator(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        filter_condition_operator = _d_get("filterConditionOperator", UNSET)
 
-        operator = _parse_operator(d.pop("operator", UNSET))
-
-        value = d.pop("value", UNSET)
-
-        filter_condition_operator = d.pop("filterConditionOperator", UNSET)
-
-        _filters = d.pop("filters", UNSET)
+        _filters = _d_get("filters", UNSET)
         filters: list[RequestPropertyFilter] | Unset = UNSET
         if _filters is not UNSET:
             filters = []
@@ -109,14 +94,17 @@ class RequestPropertyFilter:
                 filters.append(filters_item)
 
         request_property_filter = cls(
-            field=field,
-            operator=operator,
-            value=value,
-            filter_condition_operator=filter_condition_operator,
-            filters=filters,
+            field,
+            operator,
+            value,
+            filter_condition_operator,
+            filters,
         )
 
-        request_property_filter.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            request_property_filter.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return request_property_filter
 
     @property
@@ -134,3 +122,14 @@ class RequestPropertyFilter:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "field",
+        "operator",
+        "value",
+        "filterConditionOperator",
+        "filters",
+    )
+)

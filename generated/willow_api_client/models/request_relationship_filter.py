@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -11,10 +11,6 @@ from attrs import field as _attrs_field
 from ..models.relationship_direction import RelationshipDirection
 from ..models.relationship_name import RelationshipName
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.request_model_filter import RequestModelFilter
-
 
 T = TypeVar("T", bound="RequestRelationshipFilter")
 
@@ -79,76 +75,37 @@ class RequestRelationshipFilter:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.request_model_filter import RequestModelFilter  # noqa: PLC0415
+        _d_get = src_dict.get
+        relationship_direction = _d_get("relationshipDirection", UNSET)
+        if isinstance(relationship_direction, str):
+            relationship_direction = RelationshipDirection._value2member_map_.get(
+                relationship_direction, relationship_direction
+            )
 
-        d = dict(src_dict)
-
-        def _parse_relationship_direction(
-            data: object,
-        ) -> RelationshipDirection | str | Unset:
-            if isinstance(data, Unset):
-                return data
+        relationship_names = _d_get("relationshipNames", UNSET)
+        if relationship_names is not None and not isinstance(relationship_names, Unset):
             try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                relationship_direction_type_0 = RelationshipDirection(data)
-
-                return relationship_direction_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(RelationshipDirection | str | Unset, data)
-
-        relationship_direction = _parse_relationship_direction(
-            d.pop("relationshipDirection", UNSET)
-        )
-
-        def _parse_relationship_names(
-            data: object,
-        ) -> list[RelationshipName | str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
+                if not isinstance(relationship_names, list):
                     raise TypeError()
                 relationship_names_type_0 = []
-                _relationship_names_type_0 = data
+                _relationship_names_type_0 = relationship_names
                 for relationship_names_type_0_item_data in _relationship_names_type_0:
-
-                    def _parse_relationship_names_type_0_item(
-                        data: object,
-                    ) -> RelationshipName | str:
-                        try:
-                            if not isinstance(data, str):
-                                raise TypeError()
-                            relationship_names_type_0_item_type_0 = RelationshipName(
-                                data
+                    relationship_names_type_0_item = relationship_names_type_0_item_data
+                    if isinstance(relationship_names_type_0_item, str):
+                        relationship_names_type_0_item = (
+                            RelationshipName._value2member_map_.get(
+                                relationship_names_type_0_item,
+                                relationship_names_type_0_item,
                             )
-
-                            return relationship_names_type_0_item_type_0
-                        except (TypeError, ValueError, AttributeError, KeyError):
-                            pass
-                        return cast(RelationshipName | str, data)
-
-                    relationship_names_type_0_item = (
-                        _parse_relationship_names_type_0_item(
-                            relationship_names_type_0_item_data
                         )
-                    )
 
                     relationship_names_type_0.append(relationship_names_type_0_item)
 
-                return relationship_names_type_0
+                relationship_names = relationship_names_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(list[RelationshipName | str] | None | Unset, data)
 
-        relationship_names = _parse_relationship_names(
-            d.pop("relationshipNames", UNSET)
-        )
-
-        _related_model_filter = d.pop("relatedModelFilter", UNSET)
+        _related_model_filter = _d_get("relatedModelFilter", UNSET)
         related_model_filter: RequestModelFilter | Unset
         if isinstance(_related_model_filter, Unset):
             related_model_filter = UNSET
@@ -156,12 +113,15 @@ class RequestRelationshipFilter:
             related_model_filter = RequestModelFilter.from_dict(_related_model_filter)
 
         request_relationship_filter = cls(
-            relationship_direction=relationship_direction,
-            relationship_names=relationship_names,
-            related_model_filter=related_model_filter,
+            relationship_direction,
+            relationship_names,
+            related_model_filter,
         )
 
-        request_relationship_filter.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            request_relationship_filter.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return request_relationship_filter
 
     @property
@@ -179,3 +139,13 @@ class RequestRelationshipFilter:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "relationshipDirection",
+        "relationshipNames",
+        "relatedModelFilter",
+    )
+)
+from ..models.request_model_filter import RequestModelFilter  # noqa: E402

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -55,27 +55,23 @@ class SortSpecification:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        field = d.pop("field")
+        _d_get = src_dict.get
+        field = src_dict["field"]
 
-        def _parse_sort(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        sort = _d_get("sort", UNSET)
 
-        sort = _parse_sort(d.pop("sort", UNSET))
-
-        is_sort_descending = d.pop("isSortDescending", UNSET)
+        is_sort_descending = _d_get("isSortDescending", UNSET)
 
         sort_specification = cls(
-            field=field,
-            sort=sort,
-            is_sort_descending=is_sort_descending,
+            field,
+            sort,
+            is_sort_descending,
         )
 
-        sort_specification.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            sort_specification.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return sort_specification
 
     @property
@@ -93,3 +89,12 @@ class SortSpecification:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "field",
+        "sort",
+        "isSortDescending",
+    )
+)

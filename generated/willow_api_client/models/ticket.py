@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.ticket_priority import TicketPriority
-    from ..models.ticket_status import TicketStatus
-
 
 T = TypeVar("T", bound="Ticket")
 
@@ -88,63 +83,42 @@ class Ticket:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.ticket_priority import TicketPriority  # noqa: PLC0415
-        from ..models.ticket_status import TicketStatus  # noqa: PLC0415
+        _d_get = src_dict.get
+        id = _d_get("id", UNSET)
 
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
-
-        _ticket_priority = d.pop("ticketPriority", UNSET)
+        _ticket_priority = _d_get("ticketPriority", UNSET)
         ticket_priority: TicketPriority | Unset
         if isinstance(_ticket_priority, Unset):
             ticket_priority = UNSET
         else:
             ticket_priority = TicketPriority.from_dict(_ticket_priority)
 
-        _ticket_status = d.pop("ticketStatus", UNSET)
+        _ticket_status = _d_get("ticketStatus", UNSET)
         ticket_status: TicketStatus | Unset
         if isinstance(_ticket_status, Unset):
             ticket_status = UNSET
         else:
             ticket_status = TicketStatus.from_dict(_ticket_status)
 
-        def _parse_insight_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        insight_id = _d_get("insightId", UNSET)
 
-        insight_id = _parse_insight_id(d.pop("insightId", UNSET))
+        summary = _d_get("summary", UNSET)
 
-        def _parse_summary(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        summary = _parse_summary(d.pop("summary", UNSET))
-
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        description = _parse_description(d.pop("description", UNSET))
+        description = _d_get("description", UNSET)
 
         ticket = cls(
-            id=id,
-            ticket_priority=ticket_priority,
-            ticket_status=ticket_status,
-            insight_id=insight_id,
-            summary=summary,
-            description=description,
+            id,
+            ticket_priority,
+            ticket_status,
+            insight_id,
+            summary,
+            description,
         )
 
-        ticket.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            ticket.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return ticket
 
     @property
@@ -162,3 +136,17 @@ class Ticket:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "id",
+        "ticketPriority",
+        "ticketStatus",
+        "insightId",
+        "summary",
+        "description",
+    )
+)
+from ..models.ticket_priority import TicketPriority  # noqa: E402
+from ..models.ticket_status import TicketStatus  # noqa: E402

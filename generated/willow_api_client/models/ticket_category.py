@@ -42,17 +42,20 @@ class TicketCategory:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+        _d_get = src_dict.get
+        id = _d_get("id", UNSET)
 
-        name = d.pop("name", UNSET)
+        name = _d_get("name", UNSET)
 
         ticket_category = cls(
-            id=id,
-            name=name,
+            id,
+            name,
         )
 
-        ticket_category.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            ticket_category.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return ticket_category
 
     @property
@@ -70,3 +73,11 @@ class TicketCategory:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "id",
+        "name",
+    )
+)

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.ticket_job_type import TicketJobType
-
 
 T = TypeVar("T", bound="TicketJobTypePage")
 
@@ -68,45 +64,40 @@ class TicketJobTypePage:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.ticket_job_type import TicketJobType  # noqa: PLC0415
+        _d_get = src_dict.get
+        before = _d_get("before", UNSET)
 
-        d = dict(src_dict)
-        before = d.pop("before", UNSET)
+        after = _d_get("after", UNSET)
 
-        after = d.pop("after", UNSET)
+        total = _d_get("total", UNSET)
 
-        total = d.pop("total", UNSET)
-
-        def _parse_items(data: object) -> list[TicketJobType] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        items = _d_get("items", UNSET)
+        if items is not None and not isinstance(items, Unset):
             try:
-                if not isinstance(data, list):
+                if not isinstance(items, list):
                     raise TypeError()
                 items_type_0 = []
-                _items_type_0 = data
+                _items_type_0 = items
                 for items_type_0_item_data in _items_type_0:
                     items_type_0_item = TicketJobType.from_dict(items_type_0_item_data)
 
                     items_type_0.append(items_type_0_item)
 
-                return items_type_0
+                items = items_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(list[TicketJobType] | None | Unset, data)
-
-        items = _parse_items(d.pop("items", UNSET))
 
         ticket_job_type_page = cls(
-            before=before,
-            after=after,
-            total=total,
-            items=items,
+            before,
+            after,
+            total,
+            items,
         )
 
-        ticket_job_type_page.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            ticket_job_type_page.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return ticket_job_type_page
 
     @property
@@ -124,3 +115,14 @@ class TicketJobTypePage:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "before",
+        "after",
+        "total",
+        "items",
+    )
+)
+from ..models.ticket_job_type import TicketJobType  # noqa: E402

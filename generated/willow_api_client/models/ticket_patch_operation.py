@@ -51,20 +51,23 @@ class TicketPatchOperation:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        op = TicketPatchOperationOp(d.pop("op"))
+        _d_get = src_dict.get
+        op = TicketPatchOperationOp(src_dict["op"])
 
-        path = d.pop("path")
+        path = src_dict["path"]
 
-        value = d.pop("value", UNSET)
+        value = _d_get("value", UNSET)
 
         ticket_patch_operation = cls(
-            op=op,
-            path=path,
-            value=value,
+            op,
+            path,
+            value,
         )
 
-        ticket_patch_operation.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            ticket_patch_operation.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return ticket_patch_operation
 
     @property
@@ -82,3 +85,12 @@ class TicketPatchOperation:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "op",
+        "path",
+        "value",
+    )
+)

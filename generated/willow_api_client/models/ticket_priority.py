@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -59,40 +59,27 @@ class TicketPriority:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+        _d_get = src_dict.get
+        id = _d_get("id", UNSET)
 
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        name = _d_get("name", UNSET)
 
-        name = _parse_name(d.pop("name", UNSET))
-
-        def _parse_priority_level(data: object) -> str | TicketPriorityLevel | Unset:
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                priority_level_type_0 = TicketPriorityLevel(data)
-
-                return priority_level_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(str | TicketPriorityLevel | Unset, data)
-
-        priority_level = _parse_priority_level(d.pop("priorityLevel", UNSET))
+        priority_level = _d_get("priorityLevel", UNSET)
+        if isinstance(priority_level, str):
+            priority_level = TicketPriorityLevel._value2member_map_.get(
+                priority_level, priority_level
+            )
 
         ticket_priority = cls(
-            id=id,
-            name=name,
-            priority_level=priority_level,
+            id,
+            name,
+            priority_level,
         )
 
-        ticket_priority.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            ticket_priority.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return ticket_priority
 
     @property
@@ -110,3 +97,12 @@ class TicketPriority:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "id",
+        "name",
+        "priorityLevel",
+    )
+)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -52,27 +52,23 @@ class TicketServiceNeeded:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+        _d_get = src_dict.get
+        id = _d_get("id", UNSET)
 
-        name = d.pop("name", UNSET)
+        name = _d_get("name", UNSET)
 
-        def _parse_category_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        category_id = _parse_category_id(d.pop("categoryId", UNSET))
+        category_id = _d_get("categoryId", UNSET)
 
         ticket_service_needed = cls(
-            id=id,
-            name=name,
-            category_id=category_id,
+            id,
+            name,
+            category_id,
         )
 
-        ticket_service_needed.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            ticket_service_needed.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return ticket_service_needed
 
     @property
@@ -90,3 +86,12 @@ class TicketServiceNeeded:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "id",
+        "name",
+        "categoryId",
+    )
+)

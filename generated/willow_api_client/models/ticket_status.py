@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -67,44 +67,26 @@ class TicketStatus:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+        _d_get = src_dict.get
+        id = _d_get("id", UNSET)
 
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        name = _d_get("name", UNSET)
 
-        name = _parse_name(d.pop("name", UNSET))
+        tab = _d_get("tab", UNSET)
 
-        def _parse_tab(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        tab = _parse_tab(d.pop("tab", UNSET))
-
-        def _parse_color(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        color = _parse_color(d.pop("color", UNSET))
+        color = _d_get("color", UNSET)
 
         ticket_status = cls(
-            id=id,
-            name=name,
-            tab=tab,
-            color=color,
+            id,
+            name,
+            tab,
+            color,
         )
 
-        ticket_status.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            ticket_status.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return ticket_status
 
     @property
@@ -122,3 +104,13 @@ class TicketStatus:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "id",
+        "name",
+        "tab",
+        "color",
+    )
+)

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.time_series_page_error_data_type_0 import TimeSeriesPageErrorDataType0
-    from ..models.time_series_point import TimeSeriesPoint
-
 
 T = TypeVar("T", bound="TimeSeriesPage")
 
@@ -36,10 +31,6 @@ class TimeSeriesPage:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.time_series_page_error_data_type_0 import (
-            TimeSeriesPageErrorDataType0,  # noqa: PLC0415
-        )
-
         data: list[dict[str, Any]] | None | Unset
         if isinstance(self.data, Unset):
             data = UNSET
@@ -84,18 +75,9 @@ class TimeSeriesPage:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.time_series_page_error_data_type_0 import (
-            TimeSeriesPageErrorDataType0,  # noqa: PLC0415
-        )
-        from ..models.time_series_point import TimeSeriesPoint  # noqa: PLC0415
-
-        d = dict(src_dict)
-
-        def _parse_data(data: object) -> list[TimeSeriesPoint] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _d_get = src_dict.get
+        data = _d_get("data", UNSET)
+        if data is not None and not isinstance(data, Unset):
             try:
                 if not isinstance(data, list):
                     raise TypeError()
@@ -106,53 +88,36 @@ class TimeSeriesPage:
 
                     data_type_0.append(data_type_0_item)
 
-                return data_type_0
+                data = data_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(list[TimeSeriesPoint] | None | Unset, data)
 
-        data = _parse_data(d.pop("data", UNSET))
+        continuation_token = _d_get("continuationToken", UNSET)
 
-        def _parse_continuation_token(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        error_list = _d_get("errorList", UNSET)
 
-        continuation_token = _parse_continuation_token(
-            d.pop("continuationToken", UNSET)
-        )
-
-        error_list = d.pop("errorList", UNSET)
-
-        def _parse_error_data(
-            data: object,
-        ) -> None | TimeSeriesPageErrorDataType0 | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        error_data = _d_get("errorData", UNSET)
+        if error_data is not None and not isinstance(error_data, Unset):
             try:
-                if not isinstance(data, dict):
+                if not isinstance(error_data, dict):
                     raise TypeError()
-                error_data_type_0 = TimeSeriesPageErrorDataType0.from_dict(data)
+                error_data_type_0 = TimeSeriesPageErrorDataType0.from_dict(error_data)
 
-                return error_data_type_0
+                error_data = error_data_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | TimeSeriesPageErrorDataType0 | Unset, data)
-
-        error_data = _parse_error_data(d.pop("errorData", UNSET))
 
         time_series_page = cls(
-            data=data,
-            continuation_token=continuation_token,
-            error_list=error_list,
-            error_data=error_data,
+            data,
+            continuation_token,
+            error_list,
+            error_data,
         )
 
-        time_series_page.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            time_series_page.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return time_series_page
 
     @property
@@ -170,3 +135,15 @@ class TimeSeriesPage:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "data",
+        "continuationToken",
+        "errorList",
+        "errorData",
+    )
+)
+from ..models.time_series_page_error_data_type_0 import TimeSeriesPageErrorDataType0  # noqa: E402
+from ..models.time_series_point import TimeSeriesPoint  # noqa: E402

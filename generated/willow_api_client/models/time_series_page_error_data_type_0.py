@@ -45,17 +45,20 @@ class TimeSeriesPageErrorDataType0:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        message = d.pop("message", UNSET)
+        _d_get = src_dict.get
+        message = _d_get("message", UNSET)
 
-        ids = cast(list[str], d.pop("ids", UNSET))
+        ids = cast(list[str], _d_get("ids", UNSET))
 
         time_series_page_error_data_type_0 = cls(
-            message=message,
-            ids=ids,
+            message,
+            ids,
         )
 
-        time_series_page_error_data_type_0.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            time_series_page_error_data_type_0.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return time_series_page_error_data_type_0
 
     @property
@@ -73,3 +76,11 @@ class TimeSeriesPageErrorDataType0:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "message",
+        "ids",
+    )
+)

@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.open_object import OpenObject
-    from ..models.time_series_point_data_quality_type_0 import (
-        TimeSeriesPointDataQualityType0,
-    )
-    from ..models.time_series_point_properties_type_0 import (
-        TimeSeriesPointPropertiesType0,
-    )
-
 
 T = TypeVar("T", bound="TimeSeriesPoint")
 
@@ -59,14 +49,6 @@ class TimeSeriesPoint:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.open_object import OpenObject  # noqa: PLC0415
-        from ..models.time_series_point_data_quality_type_0 import (
-            TimeSeriesPointDataQualityType0,  # noqa: PLC0415
-        )
-        from ..models.time_series_point_properties_type_0 import (
-            TimeSeriesPointPropertiesType0,  # noqa: PLC0415
-        )
-
         connector_id: None | str | Unset
         if isinstance(self.connector_id, Unset):
             connector_id = UNSET
@@ -161,143 +143,91 @@ class TimeSeriesPoint:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.open_object import OpenObject  # noqa: PLC0415
-        from ..models.time_series_point_data_quality_type_0 import (
-            TimeSeriesPointDataQualityType0,  # noqa: PLC0415
-        )
-        from ..models.time_series_point_properties_type_0 import (
-            TimeSeriesPointPropertiesType0,  # noqa: PLC0415
-        )
+        _d_get = src_dict.get
+        connector_id = _d_get("connectorId", UNSET)
 
-        d = dict(src_dict)
+        twin_id = _d_get("twinId", UNSET)
 
-        def _parse_connector_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        external_id = _d_get("externalId", UNSET)
 
-        connector_id = _parse_connector_id(d.pop("connectorId", UNSET))
+        trend_id = _d_get("trendId", UNSET)
 
-        def _parse_twin_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        twin_id = _parse_twin_id(d.pop("twinId", UNSET))
-
-        def _parse_external_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        external_id = _parse_external_id(d.pop("externalId", UNSET))
-
-        def _parse_trend_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        trend_id = _parse_trend_id(d.pop("trendId", UNSET))
-
-        _source_timestamp = d.pop("sourceTimestamp", UNSET)
+        _source_timestamp = _d_get("sourceTimestamp", UNSET)
         source_timestamp: datetime.datetime | Unset
         if isinstance(_source_timestamp, Unset):
             source_timestamp = UNSET
         else:
             source_timestamp = datetime.datetime.fromisoformat(_source_timestamp)
 
-        _enqueued_timestamp = d.pop("enqueuedTimestamp", UNSET)
+        _enqueued_timestamp = _d_get("enqueuedTimestamp", UNSET)
         enqueued_timestamp: datetime.datetime | Unset
         if isinstance(_enqueued_timestamp, Unset):
             enqueued_timestamp = UNSET
         else:
             enqueued_timestamp = datetime.datetime.fromisoformat(_enqueued_timestamp)
 
-        def _parse_scalar_value(
-            data: object,
-        ) -> bool | float | OpenObject | str | Unset:
-            if isinstance(data, Unset):
-                return data
+        scalar_value = _d_get("scalarValue", UNSET)
+        if not isinstance(scalar_value, Unset):
             try:
-                if not isinstance(data, dict):
+                if not isinstance(scalar_value, dict):
                     raise TypeError()
-                componentsschemas_scalar_value_type_3 = OpenObject.from_dict(data)
+                componentsschemas_scalar_value_type_3 = OpenObject.from_dict(
+                    scalar_value
+                )
 
-                return componentsschemas_scalar_value_type_3
+                scalar_value = componentsschemas_scalar_value_type_3
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(bool | float | OpenObject | str | Unset, data)
 
-        scalar_value = _parse_scalar_value(d.pop("scalarValue", UNSET))
+        latitude = _d_get("latitude", UNSET)
 
-        latitude = d.pop("latitude", UNSET)
+        longitude = _d_get("longitude", UNSET)
 
-        longitude = d.pop("longitude", UNSET)
+        altitude = _d_get("altitude", UNSET)
 
-        altitude = d.pop("altitude", UNSET)
-
-        def _parse_properties(
-            data: object,
-        ) -> None | TimeSeriesPointPropertiesType0 | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        properties = _d_get("properties", UNSET)
+        if properties is not None and not isinstance(properties, Unset):
             try:
-                if not isinstance(data, dict):
+                if not isinstance(properties, dict):
                     raise TypeError()
-                properties_type_0 = TimeSeriesPointPropertiesType0.from_dict(data)
+                properties_type_0 = TimeSeriesPointPropertiesType0.from_dict(properties)
 
-                return properties_type_0
+                properties = properties_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | TimeSeriesPointPropertiesType0 | Unset, data)
 
-        properties = _parse_properties(d.pop("properties", UNSET))
-
-        def _parse_data_quality(
-            data: object,
-        ) -> None | TimeSeriesPointDataQualityType0 | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        data_quality = _d_get("dataQuality", UNSET)
+        if data_quality is not None and not isinstance(data_quality, Unset):
             try:
-                if not isinstance(data, dict):
+                if not isinstance(data_quality, dict):
                     raise TypeError()
-                data_quality_type_0 = TimeSeriesPointDataQualityType0.from_dict(data)
+                data_quality_type_0 = TimeSeriesPointDataQualityType0.from_dict(
+                    data_quality
+                )
 
-                return data_quality_type_0
+                data_quality = data_quality_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | TimeSeriesPointDataQualityType0 | Unset, data)
-
-        data_quality = _parse_data_quality(d.pop("dataQuality", UNSET))
 
         time_series_point = cls(
-            connector_id=connector_id,
-            twin_id=twin_id,
-            external_id=external_id,
-            trend_id=trend_id,
-            source_timestamp=source_timestamp,
-            enqueued_timestamp=enqueued_timestamp,
-            scalar_value=scalar_value,
-            latitude=latitude,
-            longitude=longitude,
-            altitude=altitude,
-            properties=properties,
-            data_quality=data_quality,
+            connector_id,
+            twin_id,
+            external_id,
+            trend_id,
+            source_timestamp,
+            enqueued_timestamp,
+            scalar_value,
+            latitude,
+            longitude,
+            altitude,
+            properties,
+            data_quality,
         )
 
-        time_series_point.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            time_series_point.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return time_series_point
 
     @property
@@ -315,3 +245,26 @@ class TimeSeriesPoint:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "connectorId",
+        "twinId",
+        "externalId",
+        "trendId",
+        "sourceTimestamp",
+        "enqueuedTimestamp",
+        "scalarValue",
+        "latitude",
+        "longitude",
+        "altitude",
+        "properties",
+        "dataQuality",
+    )
+)
+from ..models.open_object import OpenObject  # noqa: E402
+from ..models.time_series_point_data_quality_type_0 import (
+    TimeSeriesPointDataQualityType0,  # noqa: E402
+)
+from ..models.time_series_point_properties_type_0 import TimeSeriesPointPropertiesType0  # noqa: E402

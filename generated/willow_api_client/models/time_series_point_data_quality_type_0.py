@@ -26,10 +26,13 @@ class TimeSeriesPointDataQualityType0:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        _d_get = src_dict.get
         time_series_point_data_quality_type_0 = cls()
 
-        time_series_point_data_quality_type_0.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            time_series_point_data_quality_type_0.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return time_series_point_data_quality_type_0
 
     @property
@@ -47,3 +50,6 @@ class TimeSeriesPointDataQualityType0:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(())

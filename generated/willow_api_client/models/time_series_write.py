@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.open_object import OpenObject
-    from ..models.time_series_write_properties import TimeSeriesWriteProperties
-
 
 T = TypeVar("T", bound="TimeSeriesWrite")
 
@@ -53,8 +48,6 @@ class TimeSeriesWrite:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.open_object import OpenObject  # noqa: PLC0415
-
         connector_id = self.connector_id
 
         source_timestamp = self.source_timestamp.isoformat()
@@ -133,82 +126,34 @@ class TimeSeriesWrite:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.open_object import OpenObject  # noqa: PLC0415
-        from ..models.time_series_write_properties import TimeSeriesWriteProperties  # noqa: PLC0415
+        _d_get = src_dict.get
+        connector_id = src_dict["connectorId"]
 
-        d = dict(src_dict)
-        connector_id = d.pop("connectorId")
+        source_timestamp = datetime.datetime.fromisoformat(src_dict["sourceTimestamp"])
 
-        source_timestamp = datetime.datetime.fromisoformat(d.pop("sourceTimestamp"))
+        scalar_value = src_dict["scalarValue"]
+        try:
+            if not isinstance(scalar_value, dict):
+                raise TypeError()
+            scalar_value_type_1 = OpenObject.from_dict(scalar_value)
 
-        def _parse_scalar_value(data: object) -> float | OpenObject:
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                scalar_value_type_1 = OpenObject.from_dict(data)
+            scalar_value = scalar_value_type_1
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
 
-                return scalar_value_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(float | OpenObject, data)
+        dt_id = _d_get("dtId", UNSET)
 
-        scalar_value = _parse_scalar_value(d.pop("scalarValue"))
+        twin_id = _d_get("twinId", UNSET)
 
-        def _parse_dt_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        external_id = _d_get("externalId", UNSET)
 
-        dt_id = _parse_dt_id(d.pop("dtId", UNSET))
+        latitude = _d_get("latitude", UNSET)
 
-        def _parse_twin_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        longitude = _d_get("longitude", UNSET)
 
-        twin_id = _parse_twin_id(d.pop("twinId", UNSET))
+        altitude = _d_get("altitude", UNSET)
 
-        def _parse_external_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        external_id = _parse_external_id(d.pop("externalId", UNSET))
-
-        def _parse_latitude(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
-
-        latitude = _parse_latitude(d.pop("latitude", UNSET))
-
-        def _parse_longitude(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
-
-        longitude = _parse_longitude(d.pop("longitude", UNSET))
-
-        def _parse_altitude(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
-
-        altitude = _parse_altitude(d.pop("altitude", UNSET))
-
-        _properties = d.pop("properties", UNSET)
+        _properties = _d_get("properties", UNSET)
         properties: TimeSeriesWriteProperties | Unset
         if isinstance(_properties, Unset):
             properties = UNSET
@@ -216,19 +161,22 @@ class TimeSeriesWrite:
             properties = TimeSeriesWriteProperties.from_dict(_properties)
 
         time_series_write = cls(
-            connector_id=connector_id,
-            source_timestamp=source_timestamp,
-            scalar_value=scalar_value,
-            dt_id=dt_id,
-            twin_id=twin_id,
-            external_id=external_id,
-            latitude=latitude,
-            longitude=longitude,
-            altitude=altitude,
-            properties=properties,
+            connector_id,
+            source_timestamp,
+            scalar_value,
+            dt_id,
+            twin_id,
+            external_id,
+            latitude,
+            longitude,
+            altitude,
+            properties,
         )
 
-        time_series_write.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            time_series_write.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return time_series_write
 
     @property
@@ -246,3 +194,21 @@ class TimeSeriesWrite:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "connectorId",
+        "sourceTimestamp",
+        "scalarValue",
+        "dtId",
+        "twinId",
+        "externalId",
+        "latitude",
+        "longitude",
+        "altitude",
+        "properties",
+    )
+)
+from ..models.open_object import OpenObject  # noqa: E402
+from ..models.time_series_write_properties import TimeSeriesWriteProperties  # noqa: E402

@@ -31,10 +31,13 @@ class TimeSeriesWriteProperties:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        _d_get = src_dict.get
         time_series_write_properties = cls()
 
-        time_series_write_properties.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            time_series_write_properties.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return time_series_write_properties
 
     @property
@@ -52,3 +55,6 @@ class TimeSeriesWriteProperties:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(())

@@ -46,20 +46,23 @@ class TokenRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        grant_type = d.pop("grant_type")
+        _d_get = src_dict.get
+        grant_type = src_dict["grant_type"]
 
-        client_id = d.pop("client_id")
+        client_id = src_dict["client_id"]
 
-        client_secret = d.pop("client_secret")
+        client_secret = src_dict["client_secret"]
 
         token_request = cls(
-            grant_type=grant_type,
-            client_id=client_id,
-            client_secret=client_secret,
+            grant_type,
+            client_id,
+            client_secret,
         )
 
-        token_request.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            token_request.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return token_request
 
     @property
@@ -77,3 +80,12 @@ class TokenRequest:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "grant_type",
+        "client_id",
+        "client_secret",
+    )
+)

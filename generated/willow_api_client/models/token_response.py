@@ -54,23 +54,26 @@ class TokenResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        access_token = d.pop("access_token", UNSET)
+        _d_get = src_dict.get
+        access_token = _d_get("access_token", UNSET)
 
-        token_type = d.pop("token_type", UNSET)
+        token_type = _d_get("token_type", UNSET)
 
-        expires_in = d.pop("expires_in", UNSET)
+        expires_in = _d_get("expires_in", UNSET)
 
-        ext_expires_in = d.pop("ext_expires_in", UNSET)
+        ext_expires_in = _d_get("ext_expires_in", UNSET)
 
         token_response = cls(
-            access_token=access_token,
-            token_type=token_type,
-            expires_in=expires_in,
-            ext_expires_in=ext_expires_in,
+            access_token,
+            token_type,
+            expires_in,
+            ext_expires_in,
         )
 
-        token_response.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            token_response.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return token_response
 
     @property
@@ -88,3 +91,13 @@ class TokenResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "access_token",
+        "token_type",
+        "expires_in",
+        "ext_expires_in",
+    )
+)

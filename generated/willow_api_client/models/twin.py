@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.digital_twin_relationship import DigitalTwinRelationship
-    from ..models.twin_contents import TwinContents
-
 
 T = TypeVar("T", bound="Twin")
 
@@ -94,39 +89,32 @@ class Twin:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.digital_twin_relationship import DigitalTwinRelationship  # noqa: PLC0415
-        from ..models.twin_contents import TwinContents  # noqa: PLC0415
+        _d_get = src_dict.get
+        id = src_dict["id"]
 
-        d = dict(src_dict)
-        id = d.pop("id")
+        model_id = src_dict["modelId"]
 
-        model_id = d.pop("modelId")
-
-        def _parse_last_update_time(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        last_update_time = _d_get("lastUpdateTime", UNSET)
+        if last_update_time is not None and not isinstance(last_update_time, Unset):
             try:
-                if not isinstance(data, str):
+                if not isinstance(last_update_time, str):
                     raise TypeError()
-                last_update_time_type_0 = datetime.datetime.fromisoformat(data)
+                last_update_time_type_0 = datetime.datetime.fromisoformat(
+                    last_update_time
+                )
 
-                return last_update_time_type_0
+                last_update_time = last_update_time_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(datetime.datetime | None | Unset, data)
 
-        last_update_time = _parse_last_update_time(d.pop("lastUpdateTime", UNSET))
-
-        _contents = d.pop("contents", UNSET)
+        _contents = _d_get("contents", UNSET)
         contents: TwinContents | Unset
         if isinstance(_contents, Unset):
             contents = UNSET
         else:
             contents = TwinContents.from_dict(_contents)
 
-        _incoming_relationships = d.pop("incomingRelationships", UNSET)
+        _incoming_relationships = _d_get("incomingRelationships", UNSET)
         incoming_relationships: list[DigitalTwinRelationship] | Unset = UNSET
         if _incoming_relationships is not UNSET:
             incoming_relationships = []
@@ -137,7 +125,7 @@ class Twin:
 
                 incoming_relationships.append(incoming_relationships_item)
 
-        _outgoing_relationships = d.pop("outgoingRelationships", UNSET)
+        _outgoing_relationships = _d_get("outgoingRelationships", UNSET)
         outgoing_relationships: list[DigitalTwinRelationship] | Unset = UNSET
         if _outgoing_relationships is not UNSET:
             outgoing_relationships = []
@@ -149,15 +137,18 @@ class Twin:
                 outgoing_relationships.append(outgoing_relationships_item)
 
         twin = cls(
-            id=id,
-            model_id=model_id,
-            last_update_time=last_update_time,
-            contents=contents,
-            incoming_relationships=incoming_relationships,
-            outgoing_relationships=outgoing_relationships,
+            id,
+            model_id,
+            last_update_time,
+            contents,
+            incoming_relationships,
+            outgoing_relationships,
         )
 
-        twin.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            twin.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return twin
 
     @property
@@ -175,3 +166,17 @@ class Twin:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "id",
+        "modelId",
+        "lastUpdateTime",
+        "contents",
+        "incomingRelationships",
+        "outgoingRelationships",
+    )
+)
+from ..models.digital_twin_relationship import DigitalTwinRelationship  # noqa: E402
+from ..models.twin_contents import TwinContents  # noqa: E402

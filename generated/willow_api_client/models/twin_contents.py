@@ -29,10 +29,13 @@ class TwinContents:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        _d_get = src_dict.get
         twin_contents = cls()
 
-        twin_contents.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            twin_contents.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return twin_contents
 
     @property
@@ -50,3 +53,6 @@ class TwinContents:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(())

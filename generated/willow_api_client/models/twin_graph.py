@@ -26,10 +26,13 @@ class TwinGraph:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        _d_get = src_dict.get
         twin_graph = cls()
 
-        twin_graph.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            twin_graph.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return twin_graph
 
     @property
@@ -47,3 +50,6 @@ class TwinGraph:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(())

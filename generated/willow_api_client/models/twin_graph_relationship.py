@@ -87,54 +87,33 @@ class TwinGraphRelationship:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        alias = d.pop("alias", UNSET)
+        _d_get = src_dict.get
+        alias = _d_get("alias", UNSET)
 
-        _relationship_names = d.pop("relationshipNames", UNSET)
+        _relationship_names = _d_get("relationshipNames", UNSET)
         relationship_names: list[RelationshipName | str] | Unset = UNSET
         if _relationship_names is not UNSET:
             relationship_names = []
             for relationship_names_item_data in _relationship_names:
-
-                def _parse_relationship_names_item(
-                    data: object,
-                ) -> RelationshipName | str:
-                    try:
-                        if not isinstance(data, str):
-                            raise TypeError()
-                        relationship_names_item_type_0 = RelationshipName(data)
-
-                        return relationship_names_item_type_0
-                    except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
-                    return cast(RelationshipName | str, data)
-
-                relationship_names_item = _parse_relationship_names_item(
-                    relationship_names_item_data
-                )
+                relationship_names_item = relationship_names_item_data
+                if isinstance(relationship_names_item, str):
+                    relationship_names_item = RelationshipName._value2member_map_.get(
+                        relationship_names_item, relationship_names_item
+                    )
 
                 relationship_names.append(relationship_names_item)
 
-        model_names = cast(list[str], d.pop("modelNames", UNSET))
+        model_names = cast(list[str], _d_get("modelNames", UNSET))
 
-        exact_model_match = d.pop("exactModelMatch", UNSET)
+        exact_model_match = _d_get("exactModelMatch", UNSET)
 
-        def _parse_direction(data: object) -> RelationshipDirection | str | Unset:
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                direction_type_0 = RelationshipDirection(data)
+        direction = _d_get("direction", UNSET)
+        if isinstance(direction, str):
+            direction = RelationshipDirection._value2member_map_.get(
+                direction, direction
+            )
 
-                return direction_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(RelationshipDirection | str | Unset, data)
-
-        direction = _parse_direction(d.pop("direction", UNSET))
-
-        _relationship = d.pop("relationship", UNSET)
+        _relationship = _d_get("relationship", UNSET)
         relationship: TwinGraphRelationship | Unset
         if isinstance(_relationship, Unset):
             relationship = UNSET
@@ -142,15 +121,18 @@ class TwinGraphRelationship:
             relationship = TwinGraphRelationship.from_dict(_relationship)
 
         twin_graph_relationship = cls(
-            alias=alias,
-            relationship_names=relationship_names,
-            model_names=model_names,
-            exact_model_match=exact_model_match,
-            direction=direction,
-            relationship=relationship,
+            alias,
+            relationship_names,
+            model_names,
+            exact_model_match,
+            direction,
+            relationship,
         )
 
-        twin_graph_relationship.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            twin_graph_relationship.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return twin_graph_relationship
 
     @property
@@ -168,3 +150,15 @@ class TwinGraphRelationship:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "alias",
+        "relationshipNames",
+        "modelNames",
+        "exactModelMatch",
+        "direction",
+        "relationship",
+    )
+)

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.twin import Twin
-
 
 T = TypeVar("T", bound="TwinPage")
 
@@ -56,10 +52,8 @@ class TwinPage:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.twin import Twin  # noqa: PLC0415
-
-        d = dict(src_dict)
-        _content = d.pop("content", UNSET)
+        _d_get = src_dict.get
+        _content = _d_get("content", UNSET)
         content: list[Twin] | Unset = UNSET
         if _content is not UNSET:
             content = []
@@ -68,23 +62,17 @@ class TwinPage:
 
                 content.append(content_item)
 
-        def _parse_continuation_token(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        continuation_token = _parse_continuation_token(
-            d.pop("continuationToken", UNSET)
-        )
+        continuation_token = _d_get("continuationToken", UNSET)
 
         twin_page = cls(
-            content=content,
-            continuation_token=continuation_token,
+            content,
+            continuation_token,
         )
 
-        twin_page.additional_properties = d
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            twin_page.additional_properties = {
+                key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS
+            }
         return twin_page
 
     @property
@@ -102,3 +90,12 @@ class TwinPage:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    (
+        "content",
+        "continuationToken",
+    )
+)
+from ..models.twin import Twin  # noqa: E402

@@ -4,6 +4,7 @@ from http import HTTPStatus
 from typing import Any, cast
 
 import httpx
+import orjson
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
@@ -27,7 +28,7 @@ def _parse_response(
 ) -> Any | ProblemDetails | list[EventType] | None:
     if response.status_code == 200:
         response_200 = []
-        _response_200 = response.json()
+        _response_200 = orjson.loads(response.content)
         for response_200_item_data in _response_200:
             response_200_item = EventType.from_dict(response_200_item_data)
 
@@ -40,7 +41,7 @@ def _parse_response(
         return response_401
 
     if response.status_code == 403:
-        response_403 = ProblemDetails.from_dict(response.json())
+        response_403 = ProblemDetails.from_dict(orjson.loads(response.content))
 
         return response_403
 

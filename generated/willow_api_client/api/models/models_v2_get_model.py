@@ -5,6 +5,7 @@ from typing import Any, cast
 from urllib.parse import quote
 
 import httpx
+import orjson
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
@@ -31,12 +32,12 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Any | Model | ProblemDetails | None:
     if response.status_code == 200:
-        response_200 = Model.from_dict(response.json())
+        response_200 = Model.from_dict(orjson.loads(response.content))
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = ProblemDetails.from_dict(response.json())
+        response_400 = ProblemDetails.from_dict(orjson.loads(response.content))
 
         return response_400
 
@@ -45,12 +46,12 @@ def _parse_response(
         return response_401
 
     if response.status_code == 403:
-        response_403 = ProblemDetails.from_dict(response.json())
+        response_403 = ProblemDetails.from_dict(orjson.loads(response.content))
 
         return response_403
 
     if response.status_code == 404:
-        response_404 = ProblemDetails.from_dict(response.json())
+        response_404 = ProblemDetails.from_dict(orjson.loads(response.content))
 
         return response_404
 

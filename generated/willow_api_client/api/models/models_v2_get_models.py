@@ -4,6 +4,7 @@ from http import HTTPStatus
 from typing import Any, cast
 
 import httpx
+import orjson
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
@@ -45,7 +46,7 @@ def _parse_response(
 ) -> Any | ProblemDetails | list[Model] | None:
     if response.status_code == 200:
         response_200 = []
-        _response_200 = response.json()
+        _response_200 = orjson.loads(response.content)
         for response_200_item_data in _response_200:
             response_200_item = Model.from_dict(response_200_item_data)
 
@@ -54,7 +55,7 @@ def _parse_response(
         return response_200
 
     if response.status_code == 400:
-        response_400 = ProblemDetails.from_dict(response.json())
+        response_400 = ProblemDetails.from_dict(orjson.loads(response.content))
 
         return response_400
 
@@ -63,7 +64,7 @@ def _parse_response(
         return response_401
 
     if response.status_code == 403:
-        response_403 = ProblemDetails.from_dict(response.json())
+        response_403 = ProblemDetails.from_dict(orjson.loads(response.content))
 
         return response_403
 

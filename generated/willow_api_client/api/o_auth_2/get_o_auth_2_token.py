@@ -4,6 +4,7 @@ from http import HTTPStatus
 from typing import Any
 
 import httpx
+import orjson
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
@@ -35,17 +36,17 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> OAuthError | TokenResponse | None:
     if response.status_code == 200:
-        response_200 = TokenResponse.from_dict(response.json())
+        response_200 = TokenResponse.from_dict(orjson.loads(response.content))
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = OAuthError.from_dict(response.json())
+        response_400 = OAuthError.from_dict(orjson.loads(response.content))
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = OAuthError.from_dict(response.json())
+        response_401 = OAuthError.from_dict(orjson.loads(response.content))
 
         return response_401
 

@@ -5,6 +5,7 @@ from typing import Any, cast
 from urllib.parse import quote
 
 import httpx
+import orjson
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
@@ -41,7 +42,7 @@ def _parse_response(
 ) -> Any | ProblemDetails | list[DigitalTwinRelationship] | str | None:
     if response.status_code == 200:
         response_200 = []
-        _response_200 = response.json()
+        _response_200 = orjson.loads(response.content)
         for response_200_item_data in _response_200:
             response_200_item = DigitalTwinRelationship.from_dict(
                 response_200_item_data
@@ -56,12 +57,12 @@ def _parse_response(
         return response_401
 
     if response.status_code == 403:
-        response_403 = ProblemDetails.from_dict(response.json())
+        response_403 = ProblemDetails.from_dict(orjson.loads(response.content))
 
         return response_403
 
     if response.status_code == 404:
-        response_404 = ProblemDetails.from_dict(response.json())
+        response_404 = ProblemDetails.from_dict(orjson.loads(response.content))
 
         return response_404
 

@@ -6,6 +6,7 @@ from typing import Any, cast
 from urllib.parse import quote
 
 import httpx
+import orjson
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
@@ -42,12 +43,12 @@ def _parse_response(
         return response_401
 
     if response.status_code == 403:
-        response_403 = ProblemDetails.from_dict(response.json())
+        response_403 = ProblemDetails.from_dict(orjson.loads(response.content))
 
         return response_403
 
     if response.status_code == 404:
-        response_404 = ProblemDetails.from_dict(response.json())
+        response_404 = ProblemDetails.from_dict(orjson.loads(response.content))
 
         return response_404
 

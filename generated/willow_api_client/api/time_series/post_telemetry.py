@@ -4,6 +4,7 @@ from http import HTTPStatus
 from typing import Any, cast
 
 import httpx
+import orjson
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
@@ -23,10 +24,13 @@ def _get_kwargs(
         "url": "/time-series",
     }
 
-    _kwargs["json"] = []
+    _json_body: list[dict[str, Any]]
+    _json_body = []
     for body_item_data in body:
         body_item = body_item_data.to_dict()
-        _kwargs["json"].append(body_item)
+        _json_body.append(body_item)
+
+    _kwargs["content"] = orjson.dumps(_json_body)
 
     headers["Content-Type"] = "application/json"
 
@@ -42,7 +46,7 @@ def _parse_response(
         return response_202
 
     if response.status_code == 400:
-        response_400 = ProblemDetails.from_dict(response.json())
+        response_400 = ProblemDetails.from_dict(orjson.loads(response.content))
 
         return response_400
 
@@ -51,7 +55,7 @@ def _parse_response(
         return response_401
 
     if response.status_code == 403:
-        response_403 = ProblemDetails.from_dict(response.json())
+        response_403 = ProblemDetails.from_dict(orjson.loads(response.content))
 
         return response_403
 

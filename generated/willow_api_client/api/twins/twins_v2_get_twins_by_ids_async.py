@@ -4,6 +4,7 @@ from http import HTTPStatus
 from typing import Any, cast
 
 import httpx
+import orjson
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
@@ -44,35 +45,29 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Any | ProblemDetails | list[Twin] | TwinPage | str | None:
     if response.status_code == 200:
-
-        def _parse_response_200(data: object) -> list[Twin] | TwinPage:
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                response_200_type_0 = []
-                _response_200_type_0 = data
-                for response_200_type_0_item_data in _response_200_type_0:
-                    response_200_type_0_item = Twin.from_dict(
-                        response_200_type_0_item_data
-                    )
-
-                    response_200_type_0.append(response_200_type_0_item)
-
-                return response_200_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            if not isinstance(data, dict):
+        response_200 = orjson.loads(response.content)
+        try:
+            if not isinstance(response_200, list):
                 raise TypeError()
-            response_200_type_1 = TwinPage.from_dict(data)
+            response_200_type_0 = []
+            _response_200_type_0 = response_200
+            for response_200_type_0_item_data in _response_200_type_0:
+                response_200_type_0_item = Twin.from_dict(response_200_type_0_item_data)
 
-            return response_200_type_1
+                response_200_type_0.append(response_200_type_0_item)
 
-        response_200 = _parse_response_200(response.json())
+            response_200 = response_200_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            if not isinstance(response_200, dict):
+                raise TypeError()
+            response_200_type_1 = TwinPage.from_dict(response_200)
+
+            response_200 = response_200_type_1
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = ProblemDetails.from_dict(response.json())
+        response_400 = ProblemDetails.from_dict(orjson.loads(response.content))
 
         return response_400
 
@@ -81,12 +76,12 @@ def _parse_response(
         return response_401
 
     if response.status_code == 403:
-        response_403 = ProblemDetails.from_dict(response.json())
+        response_403 = ProblemDetails.from_dict(orjson.loads(response.content))
 
         return response_403
 
     if response.status_code == 404:
-        response_404 = ProblemDetails.from_dict(response.json())
+        response_404 = ProblemDetails.from_dict(orjson.loads(response.content))
 
         return response_404
 

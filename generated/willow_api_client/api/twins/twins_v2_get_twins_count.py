@@ -4,6 +4,7 @@ from http import HTTPStatus
 from typing import Any, cast
 
 import httpx
+import orjson
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
@@ -36,24 +37,20 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Any | ProblemDetails | int | OpenObject | str | None:
     if response.status_code == 200:
+        response_200 = orjson.loads(response.content)
+        try:
+            if not isinstance(response_200, dict):
+                raise TypeError()
+            componentsschemas_twin_count_type_1 = OpenObject.from_dict(response_200)
 
-        def _parse_response_200(data: object) -> int | OpenObject:
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                componentsschemas_twin_count_type_1 = OpenObject.from_dict(data)
-
-                return componentsschemas_twin_count_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(int | OpenObject, data)
-
-        response_200 = _parse_response_200(response.json())
+            response_200 = componentsschemas_twin_count_type_1
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = ProblemDetails.from_dict(response.json())
+        response_400 = ProblemDetails.from_dict(orjson.loads(response.content))
 
         return response_400
 
@@ -62,7 +59,7 @@ def _parse_response(
         return response_401
 
     if response.status_code == 403:
-        response_403 = ProblemDetails.from_dict(response.json())
+        response_403 = ProblemDetails.from_dict(orjson.loads(response.content))
 
         return response_403
 

@@ -268,7 +268,8 @@ def test_no_connections_leak_after_retries(willow: LocalWillow, client: WillowCl
     willow.faults.queue[:] = ["503", "429", "reset", "503", "reset"]
     for _ in range(5):
         client.twins.get("AHU-1")
-    pool = client.http_client._transport._transport._transport._pool  # type: ignore[attr-defined]
+    # retries -> throttle -> body-size cap -> the network transport and its pool
+    pool = client.http_client._transport._transport._transport._transport._pool  # type: ignore[attr-defined]
     assert all(connection.is_idle() or connection.is_closed() for connection in pool.connections)
     assert len(pool.connections) <= 2
 

@@ -10,6 +10,7 @@ import typing as _typing
 from importlib import import_module as _import_module
 
 if _typing.TYPE_CHECKING:
+    from ._async._body_limit_transport import AsyncBodyLimitTransport as AsyncBodyLimitTransport
     from ._async._client import AsyncWillowClient as AsyncWillowClient
     from ._async._export import aexport_time_series as aexport_time_series
     from ._async._export import async_export_to_files as aexport_to_files
@@ -49,6 +50,7 @@ if _typing.TYPE_CHECKING:
     from ._export_plan import plan_export as plan_export
     from ._filters import sort_by as sort_by
     from ._filters import where as where
+    from ._limits import ResponseTooLargeError as ResponseTooLargeError
     from ._outputs import to_arrow as to_arrow
     from ._outputs import to_pandas as to_pandas
     from ._pagination import InsightTree as InsightTree
@@ -57,6 +59,7 @@ if _typing.TYPE_CHECKING:
     from ._quirks import relationship_id as relationship_id
     from ._requests import base_url_for as base_url_for
     from ._retry import RetryPolicy as RetryPolicy
+    from ._sync._body_limit_transport import BodyLimitTransport as BodyLimitTransport
     from ._sync._client import WillowClient as WillowClient
     from ._sync._export import export_time_series as export_time_series
     from ._sync._export import sync_export_to_files as export_to_files
@@ -79,6 +82,7 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "Accepted",
+    "AsyncBodyLimitTransport",
     "AsyncPager",
     "AsyncRetryTransport",
     "AsyncThrottleTransport",
@@ -86,6 +90,7 @@ __all__ = [
     "AuthenticationError",
     "AuthenticationStatusError",
     "BadRequestError",
+    "BodyLimitTransport",
     "ChunkFailure",
     "ClientCredentials",
     "ClientCredentialsAuth",
@@ -105,6 +110,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "RedisBackend",
+    "ResponseTooLargeError",
     "ResponseValidationError",
     "RetryPolicy",
     "RetryTransport",
@@ -143,6 +149,9 @@ __all__ = [
 # `import willow_ext` and the CLI start fast. A new public name goes in three places: __all__,
 # here, and under TYPE_CHECKING above (tests/test_public_api.py checks that they agree).
 _SOURCE: dict[str, tuple[str, str]] = {
+    "AsyncBodyLimitTransport": ("._async._body_limit_transport", "AsyncBodyLimitTransport"),
+    "BodyLimitTransport": ("._sync._body_limit_transport", "BodyLimitTransport"),
+    "ResponseTooLargeError": ("._limits", "ResponseTooLargeError"),
     "APIConnectionError": ("._errors", "APIConnectionError"),
     "APIStatusError": ("._errors", "APIStatusError"),
     "APITimeoutError": ("._errors", "APITimeoutError"),

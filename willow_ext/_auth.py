@@ -105,6 +105,15 @@ class _Failure:
         raise AuthenticationError(f"token request failed moments ago: {type(error).__name__}") from None
 
 
+def _destination(url: Any) -> tuple[bytes, bytes, int | None, bytes]:
+    """Where an httpcore request really goes. Through a forward proxy (HTTP_PROXY), httpcore
+    connects to the proxy and sends the absolute URL as the target (RFC 9112 section 3.2.2)."""
+    if url.target.startswith((b"http://", b"https://")):
+        absolute = httpx.URL(url.target.decode("ascii"))
+        return absolute.raw_scheme, absolute.raw_host, absolute.port, absolute.raw_path
+    return url.scheme, url.host, url.port, url.target
+
+
 class _TokenFetch:
     """One token request: its redirect guard (an httpcore ``trace`` hook) and what went wrong.
 
@@ -126,18 +135,12 @@ class _TokenFetch:
                 self.transport_error = error
             return
         target = info.get("request")
-        if target is not None and event.endswith(".started"):
-            url = target.url
-            if (url.scheme, url.host, url.port, url.target) != (
-                self.url.raw_scheme,
-                self.url.raw_host,
-                self.url.port,
-                self.url.raw_path,
-            ):
-                raise AuthenticationError(
-                    "the token request was redirected; redirects are never followed for it "
-                    "(the client secret would go along)"
-                )
+        expected = (self.url.raw_scheme, self.url.raw_host, self.url.port, self.url.raw_path)
+        if target is not None and event.endswith(".started") and _destination(target.url) != expected:
+            raise AuthenticationError(
+                "the token request was redirected; redirects are never followed for it "
+                "(the client secret would go along)"
+            )
 
     def trace(self, event: str, info: dict[str, Any]) -> None:
         self._check(event, info)

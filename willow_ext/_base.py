@@ -114,11 +114,12 @@ def outcome(
     """
     if not seen:
         if parse_error is not None:
-            raise parse_error
+            raise WillowError(f"no response was received ({type(parse_error).__name__})") from None
         raise WillowError("no response was received (was the call made with client=<this client>.generated?)")
     raw = seen[-1]
     if not raw.is_success:
-        raise make_status_error(raw) from parse_error
+        # Not `from parse_error`: a parser's JSONDecodeError keeps the whole body in `.doc`.
+        raise make_status_error(raw) from None
     facts = find_operation(raw.request.method, raw.request.url.path, api_root=api_root)
     parsed = result.parsed if result is not None else None
     if facts is None:  # not one of the 43 (a newer server's operation, called through call())
@@ -176,7 +177,7 @@ def _checked(
     if parse_error is not None:
         raise ResponseValidationError(
             f"{where}: response does not match the spec ({type(parse_error).__name__}: {parse_error})", response=raw
-        ) from parse_error
+        ) from None
     if kind is not None and not isinstance(parsed, kind):
         raise ResponseValidationError(
             f"{where}: HTTP {raw.status_code} body is not the documented {_kind_name(kind)} "

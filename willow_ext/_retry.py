@@ -109,12 +109,14 @@ class RetryPolicy:
     #: A Retry-After longer than this is not waited for: the error is returned at once.
     max_retry_after: float = 60.0
     retry_statuses: frozenset[int] = RETRY_STATUSES
-    #: Shared retry budget (Finagle's RetryBudget): over any ``budget_window`` seconds, retries may
-    #: add at most ``budget_ratio`` of the requests sent, plus ``budget_min_per_second`` so that a
-    #: quiet client can still retry. Many callers against a failing server then stop multiplying
-    #: its load by ``max_attempts``. https://twitter.github.io/finagle/guide/Clients.html#retries
-    budget_ratio: float = 0.2
-    budget_min_per_second: float = 10.0
+    #: Shared retry budget (after Finagle's RetryBudget): over any ``budget_window`` seconds, the
+    #: retries of one client may add at most ``budget_ratio`` of its calls, plus a reserve of
+    #: ``budget_min_per_second`` so that a lone caller can still retry. Many callers against a failing
+    #: server then stop multiplying its load by ``max_attempts``. 429s are not charged: the server
+    #: asked us to wait, and the wait (or the throttle) already paces them.
+    #: https://twitter.github.io/finagle/guide/Clients.html#retries
+    budget_ratio: float = 0.25
+    budget_min_per_second: float = 0.5
     budget_window: float = 10.0
 
     def __post_init__(self) -> None:
@@ -133,6 +135,9 @@ class RetryPolicy:
     def disabled(cls) -> RetryPolicy:
         return cls(max_attempts=1)
 
+
+#: The shortest timeout an attempt is given once the call's budget is nearly spent.
+MIN_ATTEMPT_SECONDS = 0.05
 
 _POLICY_NUMBERS = (
     "max_attempts",
@@ -377,6 +382,16 @@ class RetryLoop:
         policy = request.extensions.get(RETRY_POLICY_EXTENSION)
         return policy if isinstance(policy, RetryPolicy) else self.policy
 
+    def cap_timeout(self, request: httpx.Request, started: float) -> None:
+        """Cap this attempt's timeouts at what is left of the call's budget, so that one slow
+        attempt (or a slow token fetch) cannot outlast it."""
+        remaining = max(MIN_ATTEMPT_SECONDS, self.policy_for(request).max_total_seconds - (time.monotonic() - started))
+        timeout = request.extensions.get("timeout")
+        if isinstance(timeout, dict):
+            request.extensions["timeout"] = {
+                key: remaining if value is None else min(value, remaining) for key, value in timeout.items()
+            }
+
     @staticmethod
     def discount_queueing(response: httpx.Response, started: float) -> float:
         """The call's start, moved later by the time this attempt queued for a throttle slot."""
@@ -414,7 +429,8 @@ class RetryLoop:
             response=response,
             error=error,
         )
-        if decision.retry and not self.budget.try_withdraw():
+        rate_limited = response is not None and response.status_code == 429
+        if decision.retry and not rate_limited and not self.budget.try_withdraw():
             decision = RetryDecision(False, reason="retry budget exhausted (too many retries across callers)")
         if decision.retry:
             self.stats.record(decision.reason)

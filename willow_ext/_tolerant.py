@@ -115,8 +115,10 @@ def _decoded(facts: OperationFacts, response: httpx.Response) -> Any:
         raise _refuse(facts, response, "answered HTML, not the API (a proxy or login page?)")
     try:
         return json.loads(response.content)
-    except ValueError:
-        raise _refuse(facts, response, "body is not JSON") from None
+    except (ValueError, RecursionError):  # RecursionError: JSON nested too deeply to decode
+        pass
+    # Raised outside the handler so that no JSONDecodeError (whose .doc is the whole body) is chained.
+    raise _refuse(facts, response, "body is not JSON")
 
 
 def _shape(value: Any) -> str:
@@ -169,7 +171,10 @@ def read_success(facts: OperationFacts, response: httpx.Response) -> Accepted | 
     status = response.status_code
     if not response.is_success:
         raise ValueError("read_success() takes 2xx responses only")
-    if not tolerant and status not in facts.success:
+    # A write documented without a body that the server answered with another 2xx (204 for 202)
+    # was still accepted: reporting it as a failure would invite a retry, a duplicate write.
+    bodiless_write = facts.writes and facts.body == "none"
+    if not tolerant and status not in facts.success and not bodiless_write:
         raise _refuse(facts, response, f"is not a documented success status {list(facts.success)}")
     if not response.content.strip():
         if status in facts.no_body or facts.body == "none":
@@ -208,4 +213,4 @@ def accept_unparsed(facts: OperationFacts, response: httpx.Response, error: Exce
         return _accepted(facts, response, body)
     raise ResponseValidationError(
         f"{_name(facts)}: response does not match the spec ({type(error).__name__}: {error})", response=response
-    ) from error
+    ) from None  # not `from error`: a JSONDecodeError keeps the whole body in `.doc`

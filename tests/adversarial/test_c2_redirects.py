@@ -110,11 +110,6 @@ def test_api_redirect_to_another_origin_never_carries_the_bearer_token(serve: An
     assert all("Authorization" not in s.headers for s in evil.seen)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="phase 2: _client._call catches only httpx.TransportError; TooManyRedirects (and every other "
-    "httpx.RequestError, e.g. DecodingError) must become a WillowError there",
-)
 def test_a_redirect_loop_on_the_token_endpoint_ends_with_a_typed_error(serve: Any) -> None:
     holder: dict[str, HostileServer] = {}
     server = serve(token=lambda s: Reply(307, b"", {"Location": f"{holder['s'].base_url}/oauth2/token"}))

@@ -12,20 +12,9 @@ from typing import Any
 
 import pytest
 
-from willow_ext import AsyncWillowClient, InternalServerError, RetryPolicy, WillowError
+from willow_ext import AsyncWillowClient, InternalServerError, RetryPolicy, ThrottlePolicy, WillowError
 
 from .conftest import TOKEN, Reply, Seen
-
-DEADLINE_XFAIL = pytest.mark.xfail(
-    strict=True,
-    reason="phase 2: _retry.py + _client.py: one deadline per call (a ContextVar set in _client._call, "
-    "read by the RetryTransport loops and used to cap each attempt's timeout and every sleep)",
-)
-BUDGET_XFAIL = pytest.mark.xfail(
-    strict=True,
-    reason="phase 2: _retry.py: a shared retry budget per client (token bucket: retries <= ~20% of "
-    "requests + a small floor, as in Finagle/Envoy), consulted before each retry",
-)
 
 
 def _policy(total: float, attempts: int = 8, initial: float = 0.05) -> RetryPolicy:
@@ -61,7 +50,6 @@ def test_a_retry_after_longer_than_the_remaining_budget_is_not_slept(serve: Any)
     assert len(server.api()) == 1
 
 
-@DEADLINE_XFAIL
 def test_the_token_fetch_counts_against_the_call_deadline(serve: Any) -> None:
     server = serve(lambda s: Reply(503, b"down"), token=lambda s: Reply(200, {"access_token": TOKEN}, delay=0.5))
     with server.client(retry=_policy(0.6)) as client:
@@ -70,7 +58,6 @@ def test_the_token_fetch_counts_against_the_call_deadline(serve: Any) -> None:
     assert elapsed < 0.9
 
 
-@DEADLINE_XFAIL
 def test_one_slow_attempt_cannot_outlast_the_budget(serve: Any) -> None:
     server = serve(lambda s: Reply(200, {"id": "T-1", "modelId": "m"}, delay=1.5))
     with server.client(timeout=5.0, retry=_policy(0.4)) as client:
@@ -79,7 +66,6 @@ def test_one_slow_attempt_cannot_outlast_the_budget(serve: Any) -> None:
     assert elapsed < 1.0
 
 
-@DEADLINE_XFAIL
 def test_the_401_replay_shares_the_budget_of_the_first_attempt(serve: Any) -> None:
     calls = {"n": 0}
 
@@ -127,19 +113,25 @@ def test_odd_retry_after_gives_a_typed_error_quickly(serve: Any, label: str) -> 
     assert elapsed < 1.5
 
 
-@BUDGET_XFAIL
 def test_many_threads_against_a_failing_server_spend_a_bounded_retry_budget(serve: Any) -> None:
     server = serve(lambda s: Reply(503, b"down"))
-    with server.client(retry=_policy(5.0, attempts=8, initial=0.001)) as client, ThreadPoolExecutor(20) as pool:
+    # Unthrottled: pacing at 20 requests / 10 s would spread the calls over two budget windows.
+    unthrottled = ThrottlePolicy.disabled()
+    with (
+        server.client(retry=_policy(5.0, attempts=8, initial=0.001), throttle=unthrottled) as client,
+        ThreadPoolExecutor(20) as pool,
+    ):
         list(pool.map(lambda _: _timed(lambda: client.twins.get("T-1")), range(20)))
     # 20 first attempts; a retry budget keeps retries a bounded fraction, not 20 x 7.
     assert len(server.api()) <= 20 * 1.5
 
 
-@BUDGET_XFAIL
 async def test_many_tasks_against_a_failing_server_spend_a_bounded_retry_budget(serve: Any) -> None:
     server = serve(lambda s: Reply(503, b"down"))
-    async with AsyncWillowClient(**server.kwargs(retry=_policy(5.0, attempts=8, initial=0.001))) as client:
+    unthrottled = ThrottlePolicy.disabled()
+    async with AsyncWillowClient(
+        **server.kwargs(retry=_policy(5.0, attempts=8, initial=0.001), throttle=unthrottled)
+    ) as client:
         await asyncio.gather(*(client.twins.get("T-1") for _ in range(20)), return_exceptions=True)
     assert len(server.api()) <= 20 * 1.5
 

@@ -24,19 +24,6 @@ from willow_ext import (
 
 from .conftest import NO_RETRY, Reply, jreply, twin
 
-CLIENT_CATCH_XFAIL = pytest.mark.xfail(
-    strict=True,
-    reason="phase 2: _client._call/_outcome: add RecursionError to _PARSE_ERRORS and turn every "
-    "httpx.HTTPError that is not a TransportError (DecodingError, TooManyRedirects, StreamError) into a WillowError",
-)
-LIMITS_XFAIL = pytest.mark.xfail(
-    strict=True,
-    reason="phase 2: wire willow_ext._limits.BodyLimitTransport (cap after decompression) into _client.py "
-    "and expose max_response_bytes=",
-)
-BULK_ARGS_XFAIL = pytest.mark.xfail(
-    strict=True, reason="phase 2: _bulk.py: refuse concurrency < 1 and chunk_size < 1 with InvalidRequestError"
-)
 MAX_MESSAGE = 1500
 DEEP = b"[" * 100_000 + b"]" * 100_000
 
@@ -103,14 +90,12 @@ async def test_async_client_refuses_a_lone_surrogate_id(serve: Any) -> None:
 
 
 @pytest.mark.parametrize("concurrency", [0, -1], ids=["zero", "negative"])
-@BULK_ARGS_XFAIL
 def test_get_twins_refuses_a_concurrency_below_one(serve: Any, concurrency: int) -> None:
     server = serve(lambda s: jreply([twin()]))
     with server.client() as client, pytest.raises(InvalidRequestError):
         get_twins(client, ["T-1"], concurrency=concurrency)
 
 
-@BULK_ARGS_XFAIL
 def test_get_twins_refuses_a_chunk_size_of_zero(serve: Any) -> None:
     server = serve(lambda s: jreply([twin()]))
     with server.client() as client, pytest.raises(InvalidRequestError):
@@ -122,7 +107,7 @@ POINT = {"connectorId": "c", "dtId": "T-1", "sourceTimestamp": "2026-01-01T00:00
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"batch_size": 0}, {"batch_size": -5}, pytest.param({"concurrency": 0}, marks=BULK_ARGS_XFAIL)],
+    [{"batch_size": 0}, {"batch_size": -5}, pytest.param({"concurrency": 0})],
     ids=["batch-0", "batch-negative", "concurrency-0"],
 )
 def test_ingest_refuses_bad_sizes_with_a_typed_error(serve: Any, kwargs: dict[str, Any]) -> None:
@@ -143,7 +128,6 @@ def test_twin_iteration_refuses_a_bad_page_size(serve: Any, page_size: int) -> N
 # ------------------------------------------------------------------ hostile bodies
 
 
-@CLIENT_CATCH_XFAIL
 def test_deeply_nested_json_success_body_is_a_validation_error_not_recursion(serve: Any) -> None:
     server = serve(lambda s: Reply(200, DEEP, {"Content-Type": "application/json"}))
     with server.client() as client, pytest.raises(ResponseValidationError) as info:
@@ -159,7 +143,6 @@ def test_deeply_nested_json_error_body_is_a_typed_status_error(serve: Any) -> No
     _msg_ok(info.value)
 
 
-@CLIENT_CATCH_XFAIL
 def test_body_not_matching_its_content_encoding_is_a_typed_error(serve: Any) -> None:
     server = serve(lambda s: Reply(200, b"definitely not gzip", {"Content-Encoding": "gzip"}))
     with server.client(retry=NO_RETRY) as client, pytest.raises(WillowError) as info:
@@ -173,7 +156,6 @@ def test_truncated_deflate_body_is_a_typed_error(serve: Any) -> None:
         client.twins.get("T-1")
 
 
-@LIMITS_XFAIL
 def test_a_gzip_bomb_is_a_typed_error_not_gigabytes_of_memory(serve: Any) -> None:
     bomb = gzip.compress(b" " * 20_000_000, compresslevel=9)  # ~20 KB on the wire, 20 MB decoded
     server = serve(lambda s: Reply(200, bomb, {"Content-Encoding": "gzip", "Content-Type": "application/json"}))
@@ -308,7 +290,7 @@ def test_odd_json_error_bodies_still_give_the_status_error(serve: Any, body: byt
 def test_body_limit_transport_stops_a_gzip_bomb_over_real_http(serve: Any) -> None:
     import httpx
 
-    from willow_ext._limits import BodyLimitTransport, ResponseTooLargeError
+    from willow_ext import BodyLimitTransport, ResponseTooLargeError
 
     bomb = gzip.compress(b" " * 20_000_000, compresslevel=9)
     server = serve(lambda s: Reply(200, bomb, {"Content-Encoding": "gzip"}))
@@ -322,7 +304,7 @@ def test_body_limit_transport_stops_a_gzip_bomb_over_real_http(serve: Any) -> No
 async def test_async_body_limit_transport_passes_a_small_compressed_body_decoded(serve: Any) -> None:
     import httpx
 
-    from willow_ext._limits import AsyncBodyLimitTransport
+    from willow_ext import AsyncBodyLimitTransport
 
     body = json.dumps(twin()).encode()
     server = serve(lambda s: Reply(200, gzip.compress(body), {"Content-Encoding": "gzip"}))
@@ -334,7 +316,7 @@ async def test_async_body_limit_transport_passes_a_small_compressed_body_decoded
 def test_body_limit_transport_refuses_a_declared_length_over_the_cap_before_reading(serve: Any) -> None:
     import httpx
 
-    from willow_ext._limits import BodyLimitTransport, ResponseTooLargeError
+    from willow_ext import BodyLimitTransport, ResponseTooLargeError
 
     server = serve(lambda s: Reply(200, b"x" * 5000))
     transport = BodyLimitTransport(httpx.HTTPTransport(), limit=1000)

@@ -25,10 +25,12 @@ from .._base import (
     policy_with_max_retries,
     proxy_for,
 )
+from .._limits import DEFAULT_MAX_RESPONSE_BYTES
 from .._retry import RetryPolicy
 from .._throttle import ThrottlePolicy
 from .._throttle_backends import ThrottleBackend
 from .._throttle_transport import ThrottleStats
+from ._body_limit_transport import AsyncBodyLimitTransport
 from ._caller import AsyncCaller
 from ._resources import (
     AsyncEvents,
@@ -55,7 +57,8 @@ class AsyncWillowClient(ClientBase):
     Requests on ``/twins/*`` and ``/time-series/*`` are throttled to Willow's documented 20 per
     10 s per client by default (``throttle=ThrottlePolicy(...)`` to change it,
     ``ThrottlePolicy.disabled()`` to turn it off; ``throttle_backend="sqlite:////path"`` or
-    ``"redis://host"`` to share it between processes or machines).
+    ``"redis://host"`` to share it between processes or machines). Response bodies are capped at
+    ``max_response_bytes`` after decompression (``None``: no cap).
 
     The resource attributes (``twins``, ``time_series``, ``insights``, ...) add typed methods and
     pagination. Every generated operation also works through :attr:`generated`, or raising typed
@@ -79,6 +82,7 @@ class AsyncWillowClient(ClientBase):
         max_connections: int = 100,
         throttle: ThrottlePolicy | None = None,
         throttle_backend: ThrottleBackend | str | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         super().__init__(
             instance=instance,
@@ -91,6 +95,7 @@ class AsyncWillowClient(ClientBase):
         #: What the throttle did for this client (requests throttled, waits, 429s seen).
         self.throttle_stats = ThrottleStats()
         self._throttle = (throttle or ThrottlePolicy(), throttle_backend)
+        self._max_response_bytes = max_response_bytes
         if http_client is None:
             network = transport or httpx.AsyncHTTPTransport(
                 limits=httpx.Limits(max_connections=max_connections), proxy=proxy_for(self.base_url)
@@ -114,10 +119,10 @@ class AsyncWillowClient(ClientBase):
 
     def _stacked(self, network: httpx.AsyncBaseTransport, retry: RetryPolicy | None) -> AsyncRetryTransport:
         """The transport stack under auth: retries, then the throttle (so every attempt takes a
-        slot of Willow's 20 requests / 10 s), then the network."""
+        slot of Willow's 20 requests / 10 s), then the body-size cap, then the network."""
         policy, backend = self._throttle
         throttled = AsyncThrottleTransport(
-            network,
+            AsyncBodyLimitTransport(network, self._max_response_bytes),
             base_url=self.base_url,
             client_id=self.credentials.client_id,
             policy=policy,

@@ -45,6 +45,7 @@ class AsyncRetryTransport(RetryLoop, httpx.AsyncBaseTransport):
         while True:
             attempt += 1
             attempt_started = time.monotonic()
+            self.cap_timeout(request, started)
             response: httpx.Response | None = None
             error: httpx.TransportError | None = None
             try:

@@ -26,10 +26,12 @@ from .._base import (
     sync_record_response,
     sync_retry_policy_hook,
 )
+from .._limits import DEFAULT_MAX_RESPONSE_BYTES
 from .._retry import RetryPolicy
 from .._throttle import ThrottlePolicy
 from .._throttle_backends import ThrottleBackend
 from .._throttle_transport import ThrottleStats
+from ._body_limit_transport import BodyLimitTransport
 from ._caller import Caller
 from ._resources import (
     Events,
@@ -56,7 +58,8 @@ class WillowClient(ClientBase):
     Requests on ``/twins/*`` and ``/time-series/*`` are throttled to Willow's documented 20 per
     10 s per client by default (``throttle=ThrottlePolicy(...)`` to change it,
     ``ThrottlePolicy.disabled()`` to turn it off; ``throttle_backend="sqlite:////path"`` or
-    ``"redis://host"`` to share it between processes or machines).
+    ``"redis://host"`` to share it between processes or machines). Response bodies are capped at
+    ``max_response_bytes`` after decompression (``None``: no cap).
 
     The resource attributes (``twins``, ``time_series``, ``insights``, ...) add typed methods and
     pagination. Every generated operation also works through :attr:`generated`, or raising typed
@@ -80,6 +83,7 @@ class WillowClient(ClientBase):
         max_connections: int = 100,
         throttle: ThrottlePolicy | None = None,
         throttle_backend: ThrottleBackend | str | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         super().__init__(
             instance=instance,
@@ -92,6 +96,7 @@ class WillowClient(ClientBase):
         #: What the throttle did for this client (requests throttled, waits, 429s seen).
         self.throttle_stats = ThrottleStats()
         self._throttle = (throttle or ThrottlePolicy(), throttle_backend)
+        self._max_response_bytes = max_response_bytes
         if http_client is None:
             network = transport or httpx.HTTPTransport(
                 limits=httpx.Limits(max_connections=max_connections), proxy=proxy_for(self.base_url)
@@ -115,10 +120,10 @@ class WillowClient(ClientBase):
 
     def _stacked(self, network: httpx.BaseTransport, retry: RetryPolicy | None) -> RetryTransport:
         """The transport stack under auth: retries, then the throttle (so every attempt takes a
-        slot of Willow's 20 requests / 10 s), then the network."""
+        slot of Willow's 20 requests / 10 s), then the body-size cap, then the network."""
         policy, backend = self._throttle
         throttled = ThrottleTransport(
-            network,
+            BodyLimitTransport(network, self._max_response_bytes),
             base_url=self.base_url,
             client_id=self.credentials.client_id,
             policy=policy,

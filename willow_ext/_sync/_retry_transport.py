@@ -46,6 +46,7 @@ class RetryTransport(RetryLoop, httpx.BaseTransport):
         while True:
             attempt += 1
             attempt_started = time.monotonic()
+            self.cap_timeout(request, started)
             response: httpx.Response | None = None
             error: httpx.TransportError | None = None
             try:

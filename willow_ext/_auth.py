@@ -258,7 +258,11 @@ class ClientCredentialsAuth(httpx.Auth):
             self._remember(cause)
 
     def _remember(self, error: BaseException) -> None:
-        self._failure = _Failure(error, self._generation, self._clock() + self._failure_ttl)
+        # Callers that waited for this fetch share its failure either way. Only a definitive answer
+        # (the endpoint refused the credentials) is remembered for later callers: a connection that
+        # broke after its retries is no reason to fail the next calls without trying.
+        ttl = self._failure_ttl if isinstance(error, AuthenticationError) else 0.0
+        self._failure = _Failure(error, self._generation, self._clock() + ttl)
 
     def _invalidate(self, used: _Token) -> None:
         if self._token is used:  # another caller may have refreshed already; keep theirs

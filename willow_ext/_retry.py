@@ -115,8 +115,8 @@ class RetryPolicy:
     #: server then stop multiplying its load by ``max_attempts``. 429s are not charged: the server
     #: asked us to wait, and the wait (or the throttle) already paces them.
     #: https://twitter.github.io/finagle/guide/Clients.html#retries
-    budget_ratio: float = 0.25
-    budget_min_per_second: float = 0.5
+    budget_ratio: float = 0.5
+    budget_min_per_second: float = 1.0
     budget_window: float = 10.0
 
     def __post_init__(self) -> None:
@@ -352,6 +352,10 @@ class RetryStats:
         self.by_reason[reason] = self.by_reason.get(reason, 0) + 1
 
 
+def _is_token_request(request: httpx.Request) -> bool:
+    return request.method == "POST" and request.url.path.endswith("/oauth2/token")
+
+
 def _api_path(request: httpx.Request, root: str) -> str:
     path = request.url.path
     return path[len(root) :] if root and path.startswith(root) else path
@@ -429,8 +433,10 @@ class RetryLoop:
             response=response,
             error=error,
         )
-        rate_limited = response is not None and response.status_code == 429
-        if decision.retry and not rate_limited and not self.budget.try_withdraw():
+        # Not charged: a 429 (the server asked us to wait, and we do) and the token request (one
+        # fetch shared by every caller, so its retries cannot multiply the load).
+        uncharged = (response is not None and response.status_code == 429) or _is_token_request(request)
+        if decision.retry and not uncharged and not self.budget.try_withdraw():
             decision = RetryDecision(False, reason="retry budget exhausted (too many retries across callers)")
         if decision.retry:
             self.stats.record(decision.reason)

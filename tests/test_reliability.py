@@ -26,7 +26,9 @@ from willow_ext.testing import FaultConfig, LocalWillow, add_insight_trees
 HOSTILE = FaultConfig(
     error_rate=0.2,
     kinds={"429": 1, "503": 1, "reset": 1, "timeout": 1},
-    stall_seconds=0.6,
+    # An injected "timeout" stalls well past the client's 1 s read timeout; the margin keeps a
+    # loaded machine's ordinary slowness from passing for an injected fault.
+    stall_seconds=2.0,
     token_lifetime=3.0,
     seed=20261125,
 )
@@ -51,7 +53,7 @@ def stored_points(willow: LocalWillow, twins: int = 50) -> list[tuple[str, float
 def test_ingest_of_100k_points_survives_faults_and_token_expiry() -> None:
     faults = FaultConfig(**{k: v for k, v in vars(HOSTILE).items() if not k.startswith("_")})
     with LocalWillow(seed=False, faults=faults, validate_responses=False) as willow:
-        with WillowClient(**willow.client_kwargs(retry=POLICY, timeout=0.4)) as client:
+        with WillowClient(**willow.client_kwargs(retry=POLICY, timeout=1.0)) as client:
             started = time.monotonic()
             report = ingest(client, stream(100_000), batch_size=1000, concurrency=4)
             elapsed = time.monotonic() - started
@@ -73,7 +75,7 @@ def test_full_insight_iteration_survives_faults_and_token_expiry() -> None:
     faults = FaultConfig(**{k: v for k, v in vars(HOSTILE).items() if not k.startswith("_")})
     with LocalWillow(seed=False, faults=faults) as willow:
         add_insight_trees(willow.store, roots=1500, children_per_root=[0, 2, 1, 4], prefix="REL")
-        with WillowClient(**willow.client_kwargs(retry=POLICY, timeout=0.4)) as client:
+        with WillowClient(**willow.client_kwargs(retry=POLICY, timeout=1.0)) as client:
             trees = []
             for tree in client.insights.iter_trees(page_size=50):
                 trees.append(tree)
@@ -96,7 +98,7 @@ async def test_async_ingest_survives_faults() -> None:
     faults = FaultConfig(**{k: v for k, v in vars(HOSTILE).items() if not k.startswith("_")})
     faults.seed = 7
     with LocalWillow(seed=False, faults=faults, validate_responses=False) as willow:
-        async with AsyncWillowClient(**willow.client_kwargs(retry=POLICY, timeout=0.4)) as client:
+        async with AsyncWillowClient(**willow.client_kwargs(retry=POLICY, timeout=1.0)) as client:
             report = await aingest(client, stream(20_000), batch_size=500, concurrency=6)
         points = stored_points(willow)
     assert report.ok, str(report)

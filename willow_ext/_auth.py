@@ -259,9 +259,11 @@ class ClientCredentialsAuth(httpx.Auth):
 
     def _remember(self, error: BaseException) -> None:
         # Callers that waited for this fetch share its failure either way. Only a definitive answer
-        # (the endpoint refused the credentials) is remembered for later callers: a connection that
-        # broke after its retries is no reason to fail the next calls without trying.
-        ttl = self._failure_ttl if isinstance(error, AuthenticationError) else 0.0
+        # is remembered for later callers: the endpoint refused the credentials, or could not be
+        # reached at all. A connection that broke mid-answer after its retries is no reason to fail
+        # the next calls without trying.
+        definitive = isinstance(error, AuthenticationError | httpx.ConnectError | httpx.ConnectTimeout)
+        ttl = self._failure_ttl if definitive else 0.0
         self._failure = _Failure(error, self._generation, self._clock() + ttl)
 
     def _invalidate(self, used: _Token) -> None:

@@ -207,7 +207,8 @@ def test_an_auth_failure_stops_at_once_with_the_partial_result(willow: LocalWill
         report = raised.value.partial  # type: ignore[attr-defined]
         assert isinstance(report, IngestReport)
         assert (report.sent, report.failed, report.unsent) == (0, 100, 0)  # only one batch was read
-        assert willow.app.stats.by_operation.get("POST /oauth2/token") == 2  # one more job, one more try
+        # The refusal is remembered for a moment (no stampede of token requests): at most one more try.
+        assert willow.app.stats.by_operation.get("POST /oauth2/token") in (1, 2)
     finally:
         _close(client)
 
@@ -297,7 +298,7 @@ def test_one_bad_value_is_refused_locally_and_never_fails_its_batch(willow: Loca
     assert sorted(reasons) == [3, 4, 5, 6, 7, 8]
     assert "nan" in reasons[3]
     assert "inf" in reasons[4]
-    assert "cannot be sent as JSON" in reasons[6]
+    assert "JSON" in reasons[6]
     assert "properties" in reasons[7]
     assert (report.sent, report.requests) == (44, 1)
     assert willow.store.points_received - before == 44

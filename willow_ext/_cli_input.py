@@ -138,7 +138,7 @@ def _csv_points(path: Path, handle: BinaryIO) -> Iterator[dict[str, Any]]:
             position["line"] = number
             yield text
 
-    reader = csv.reader(lines())
+    reader = csv.reader(lines(), strict=True)  # a stray quote is an error, not a guess
     try:
         header = next(reader, None)
         if header is None:

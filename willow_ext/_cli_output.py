@@ -20,7 +20,7 @@ from rich.text import Text
 from ._outputs import fsync_dir
 from ._redact import redact, safe_text
 
-__all__ = ["ERROR_LIMIT", "error_line", "json_text", "literal", "literal_text", "publish", "staging_path"]
+__all__ = ["ERROR_LIMIT", "error_line", "finite", "json_text", "literal", "literal_text", "publish", "staging_path"]
 
 #: An error line quotes at most this many characters of a message.
 ERROR_LIMIT = 1000
@@ -55,21 +55,21 @@ def error_line(message: object) -> str:
     return safe_text(message, ERROR_LIMIT)
 
 
-def _finite(value: Any) -> Any:
+def finite(value: Any) -> Any:
     """NaN/Infinity (JSON has no spelling for them) as the strings JSON.NET writes."""
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
+        return {key: finite(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_finite(item) for item in value]
+        return [finite(item) for item in value]
     return value
 
 
 def json_text(data: Any) -> str:
     """Indented JSON that is always valid and safe on a terminal (C1 controls and bidi overrides
     as ``\\u`` escapes, which JSON allows anywhere in a string), secrets masked."""
-    text = json.dumps(_finite(data), indent=2, ensure_ascii=False, default=str)
+    text = json.dumps(finite(data), indent=2, ensure_ascii=False, default=str)
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", redact(text))
 
 

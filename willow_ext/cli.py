@@ -46,7 +46,7 @@ from willow_ext import (
     where,
 )
 from willow_ext._cli_input import count_points, read_points
-from willow_ext._cli_output import error_line, json_text, literal_text, publish, staging_path
+from willow_ext._cli_output import error_line, finite, json_text, literal, literal_text, publish, staging_path
 from willow_ext._errors import AuthenticationStatusError
 from willow_ext._exit_codes import (
     EXIT_API,
@@ -173,12 +173,19 @@ def _configure_logging(level_name: str) -> None:
     if level is None:
         _fail(EXIT_USAGE, f"WILLOW_LOG must be debug, info, warning or error, got {level_name!r}")
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(_LiteralFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter([os.environ.get("WILLOW_CLIENT_SECRET", "")]))
     for name in LOGGED_LIBRARIES:
         logger = logging.getLogger(name)
         logger.setLevel(level)
         logger.addHandler(handler)
+
+
+class _LiteralFormatter(logging.Formatter):
+    """Log lines quote server text (reason phrases, headers): no raw escape sequence reaches the terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return literal(super().format(record), multiline=True)
 
 
 def hoist_global_flags(args: list[str]) -> list[str]:
@@ -485,6 +492,8 @@ def _export_to_stdout(
     from willow_ext._progress import TerminalProgress
 
     show = sys.stderr.isatty() if progress is None else progress
+    # Data is written as the server sent it, except on a terminal, where escape sequences are shown, not run.
+    shown = literal if sys.stdout.isatty() else str
     count = 0
     with _client() as client, TerminalProgress("export", "points", stream=sys.stderr, enabled=show) as bar:
         writer = csv.writer(sys.stdout) if fmt == "csv" else None
@@ -493,11 +502,11 @@ def _export_to_stdout(
         for point in export_time_series(client, twin_ids, start, end, page_size=page_size, progress=bar.update):
             row = point.to_dict()
             if writer:
-                writer.writerow(
-                    [row.get("twinId"), row.get("externalId"), row.get("sourceTimestamp"), row.get("scalarValue")]
-                )
+                cells = [row.get("twinId"), row.get("externalId"), row.get("sourceTimestamp"), row.get("scalarValue")]
+                writer.writerow(["" if cell is None else shown(cell) for cell in cells])
             else:
-                sys.stdout.write(json.dumps(row, default=str) + "\n")
+                # ASCII-only JSON (every control character escaped); NaN/Infinity as strings: valid JSON.
+                sys.stdout.write(json.dumps(finite(row), default=str) + "\n")
             count += 1
     _say(f"exported {count} points", stderr=True)
 

@@ -284,3 +284,53 @@ def test_commands_name_the_missing_extra(without_testing_extra: dict[str, str], 
     assert "Traceback" not in result.stderr
     assert f"willow {command} needs the 'testing' extra (uvicorn is missing)" in result.stderr
     assert "pip install 'willow-api[testing]'" in result.stderr
+
+
+def test_exit_codes_for_each_failure() -> None:
+    import httpx
+
+    from willow_ext import APITimeoutError, AuthenticationError, InvalidRequestError, NotFoundError, WillowError
+    from willow_ext._cli_input import InputFileError
+    from willow_ext.cli import exit_code_for
+
+    request = httpx.Request("GET", "http://x/")
+    not_found = NotFoundError("gone", response=httpx.Response(404, request=request), body=None)
+    cases = {
+        EXIT_CODES["auth"]: AuthenticationError("no"),
+        EXIT_CODES["not_found"]: not_found,
+        EXIT_CODES["connection"]: APITimeoutError("slow", request=request),
+        EXIT_CODES["usage"]: InputFileError(Path("p.csv"), 3, "bad"),
+        EXIT_CODES["api"]: WillowError("other"),
+        EXIT_CODES["file"]: OSError(28, "No space left on device"),
+        EXIT_CODES["internal"]: RuntimeError("bug"),
+        EXIT_CODES["interrupted"]: KeyboardInterrupt(),
+    }
+    assert {code: exit_code_for(error) for code, error in cases.items()} == {code: code for code in cases}
+    assert exit_code_for(InvalidRequestError("bad id")) == 2
+
+
+EXIT_CODES = {
+    "api": 1,
+    "usage": 2,
+    "auth": 3,
+    "not_found": 4,
+    "connection": 6,
+    "file": 8,
+    "internal": 70,
+    "interrupted": 130,
+}
+
+
+def test_the_input_reader_keeps_quoted_newlines_and_names_the_right_line(tmp_path: Path) -> None:
+    from willow_ext._cli_input import InputFileError, count_points, read_points
+
+    good = tmp_path / "points.csv"
+    good.write_text('dtId,sourceTimestamp,scalarValue,note\nT-1,2026-01-01T00:00:00Z,true,"two\nlines"\n\n')
+    assert list(read_points(good)) == [
+        {"dtId": "T-1", "sourceTimestamp": "2026-01-01T00:00:00Z", "scalarValue": True, "note": "two\nlines"}
+    ]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"dtId": "T-1"}\n\n{"dtId": NaN}\n')
+    with pytest.raises(InputFileError) as raised:
+        count_points(bad)
+    assert (raised.value.line, str(raised.value)) == (3, f"{bad} line 3: NaN is not a number a point can carry")

@@ -3,8 +3,11 @@
 Credentials come from WILLOW_INSTANCE or WILLOW_BASE_URL, WILLOW_CLIENT_ID and WILLOW_CLIENT_SECRET.
 Tables for people, ``--json`` for scripts. Exit codes scripts can trust:
 
-  0 ok · 1 API error · 2 usage error · 3 authentication or configuration · 4 not found
+  0 ok · 1 API error · 2 usage error or bad input file · 3 authentication or configuration · 4 not found
   5 partial failure (some points not ingested) · 6 connection or timeout · 7 an optional extra is missing
+  8 a local file cannot be written · 70 internal error · 130 interrupted
+
+Errors are one line on stderr, never a traceback. Server and user text is printed literally.
 
 Global options (--json, --verbose) work before or after the subcommand. --verbose, or WILLOW_LOG=debug,
 logs each HTTP attempt to stderr; credentials are redacted from every log line.
@@ -26,8 +29,10 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.markup import escape
+from rich.highlighter import JSONHighlighter
 from rich.table import Table
+from rich.text import Text
+from typer.exceptions import TyperException
 
 from willow_ext import (
     APIConnectionError,
@@ -40,15 +45,78 @@ from willow_ext import (
     ingest,
     where,
 )
-from willow_ext._exit_codes import EXIT_MISSING_EXTRA
+from willow_ext._cli_input import count_points, read_points
+from willow_ext._cli_output import error_line, finite, json_text, literal, literal_text, publish, staging_path
+from willow_ext._errors import AuthenticationStatusError
+from willow_ext._exit_codes import (
+    EXIT_API,
+    EXIT_AUTH,
+    EXIT_CONNECTION,
+    EXIT_FILE,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_MISSING_EXTRA,
+    EXIT_NOT_FOUND,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+)
 from willow_ext._log_redaction import RedactingFilter
+from willow_ext._redact import register_secret
 from willow_ext._version import installed_version
 
-__all__ = ["app", "hoist_global_flags", "main"]
+__all__ = ["app", "exit_code_for", "hoist_global_flags", "main"]
 
-EXIT_API, EXIT_USAGE, EXIT_AUTH, EXIT_NOT_FOUND, EXIT_PARTIAL, EXIT_CONNECTION = 1, 2, 3, 4, 5, 6
+log = logging.getLogger(__name__)
 
-app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+def exit_code_for(error: BaseException) -> int:
+    """The documented exit code for a failure (pure; see the module docstring)."""
+    if isinstance(error, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(error, AuthenticationError | AuthenticationStatusError):
+        return EXIT_AUTH
+    if isinstance(error, NotFoundError):
+        return EXIT_NOT_FOUND
+    if isinstance(error, APIConnectionError):
+        return EXIT_CONNECTION
+    if isinstance(error, InvalidRequestError):  # a bad argument or input file (InputFileError)
+        return EXIT_USAGE
+    if isinstance(error, WillowError):
+        return EXIT_API
+    if isinstance(error, OSError):
+        return EXIT_FILE
+    return EXIT_INTERNAL
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, WillowError):
+        return str(error)  # already safe: redacted, bounded, control characters escaped
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.strerror}: {error.filename}" if error.filename else error.strerror
+    return f"internal error ({type(error).__name__}: {error}); run with --verbose for the traceback"
+
+
+class _GuardedGroup(typer.core.TyperGroup):
+    """The root command: any failure in any subcommand becomes one line on stderr and a documented
+    exit code, never a traceback (Click's own usage errors and exits pass through unchanged)."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's vendored click.Context (private module)
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, TyperException):  # exits, usage errors: typer shows them
+            raise
+        except BrokenPipeError:
+            raise  # typer's main quiets a closed stdout (``willow ... | head``)
+        except KeyboardInterrupt:
+            _fail(EXIT_INTERRUPTED, "interrupted")
+        except Exception as error:
+            log.debug("willow failed", exc_info=True)  # shown with --verbose, through the redacting handler
+            _fail(exit_code_for(error), _describe(error))
+
+
+app = typer.Typer(
+    cls=_GuardedGroup, help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False
+)
 twins_app = typer.Typer(help="Twins: get, search, graph.", no_args_is_help=True)
 series_app = typer.Typer(help="Time series: latest, export, ingest.", no_args_is_help=True)
 insights_app = typer.Typer(help="Insights.", no_args_is_help=True)
@@ -92,6 +160,8 @@ VersionOption = Annotated[
 @app.callback()
 def _root(json_output: JsonOption = False, verbose: VerboseOption = False, version: VersionOption = False) -> None:
     _state["json"] = json_output
+    # Masked in everything the CLI prints, in every encoding a server may reflect it in.
+    register_secret(os.environ.get("WILLOW_CLIENT_SECRET", ""))
     level = "debug" if verbose else os.environ.get("WILLOW_LOG", "").strip().lower()
     if level:
         _configure_logging(level)
@@ -103,12 +173,19 @@ def _configure_logging(level_name: str) -> None:
     if level is None:
         _fail(EXIT_USAGE, f"WILLOW_LOG must be debug, info, warning or error, got {level_name!r}")
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(_LiteralFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter([os.environ.get("WILLOW_CLIENT_SECRET", "")]))
     for name in LOGGED_LIBRARIES:
         logger = logging.getLogger(name)
         logger.setLevel(level)
         logger.addHandler(handler)
+
+
+class _LiteralFormatter(logging.Formatter):
+    """Log lines quote server text (reason phrases, headers): no raw escape sequence reaches the terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return literal(super().format(record), multiline=True)
 
 
 def hoist_global_flags(args: list[str]) -> list[str]:
@@ -127,31 +204,26 @@ def _needs_testing_extra(command: str, exc: ImportError) -> NoReturn:
     _fail(EXIT_MISSING_EXTRA, f"willow {command} needs the 'testing' extra ({exc.name} is missing): {TESTING_EXTRA}")
 
 
-def _fail(code: int, message: str) -> NoReturn:
-    # Escaped: messages hold brackets ("willow-api[testing]", server text) that rich would read as markup.
-    err.print(f"[red]error:[/] {escape(message)}", markup=True, highlight=False)
+def _fail(code: int, message: object) -> NoReturn:
+    """One line on stderr (literal text: messages hold brackets, server text, user input) and exit."""
+    err.print(Text.assemble(("error:", "red"), " ", error_line(message)), soft_wrap=True)
     raise typer.Exit(code)
+
+
+def _say(text: object, *, stderr: bool = False) -> None:
+    """Plain text from us, the server or the user, printed literally (never markup, no raw escapes)."""
+    (err if stderr else out).print(literal_text(text), soft_wrap=True)
 
 
 @contextmanager
 def _client() -> Iterator[WillowClient]:
+    """A client from the WILLOW_* settings (bad settings: exit 3); failures are mapped by ``_GuardedGroup``."""
     try:
         client = WillowClient.from_env()
     except InvalidRequestError as exc:
-        _fail(EXIT_AUTH, str(exc))
-    try:
-        with client:
-            yield client
-    except AuthenticationError as exc:
-        _fail(EXIT_AUTH, str(exc))
-    except NotFoundError as exc:
-        _fail(EXIT_NOT_FOUND, str(exc))
-    except APIConnectionError as exc:
-        _fail(EXIT_CONNECTION, str(exc))
-    except InvalidRequestError as exc:
-        _fail(EXIT_USAGE, str(exc))
-    except WillowError as exc:
-        _fail(EXIT_API, str(exc))
+        _fail(EXIT_AUTH, exc)
+    with client:
+        yield client
 
 
 def _plain(value: Any) -> Any:
@@ -167,16 +239,23 @@ def _plain(value: Any) -> Any:
 def _emit(data: Any, columns: list[str] | None = None, title: str | None = None) -> None:
     """JSON with --json; otherwise a table of ``columns`` (rows are dicts) or pretty JSON."""
     plain = _plain(data)
-    if _state["json"]:
-        out.print_json(json.dumps(plain, default=str))
-        return
-    if columns and isinstance(plain, list):
+    if columns and isinstance(plain, list) and not _state["json"]:
         table = Table(*columns, title=title)
         for row in plain:
-            table.add_row(*(_cell(row, column) for column in columns))
+            table.add_row(*(literal_text(_cell(row, column)) for column in columns))
         out.print(table)
     else:
-        out.print_json(json.dumps(plain, default=str))
+        _print_json(plain)
+
+
+def _print_json(data: Any) -> None:
+    """Always valid JSON, never wrapped; coloured only on a terminal."""
+    text = json_text(data)
+    if out.is_terminal:
+        out.print(JSONHighlighter()(Text(text)), soft_wrap=True)
+    else:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
 
 
 def _cell(row: dict[str, Any], column: str) -> str:
@@ -309,17 +388,13 @@ def series_export(
     progress: Annotated[bool | None, typer.Option(help="Progress on stderr (default: when a terminal).")] = None,
 ) -> None:
     """Every point of the twins in [start, end] as CSV, JSON lines or Parquet; resumable with --output."""
-    from willow_ext import export_to_files, plan_export
+    from willow_ext import plan_export
     from willow_ext._outputs import FORMATS
-    from willow_ext._progress import TerminalProgress
 
     if output_format is not None and output_format not in FORMATS:
         raise typer.BadParameter("--format must be csv, jsonl or parquet")
     first, last = _instant(start), _instant(end)
-    try:
-        plan = plan_export(twin_ids, first, last, page_size=page_size, points_per_day=points_per_day)
-    except InvalidRequestError as exc:
-        _fail(EXIT_USAGE, str(exc))
+    plan = plan_export(twin_ids, first, last, page_size=page_size, points_per_day=points_per_day)
     if dry_run:
         estimate = {
             "twins": len(plan.twin_ids),
@@ -331,9 +406,9 @@ def series_export(
             "seconds_at_rate_limit": plan.seconds_at_ceiling,
         }
         if _state["json"]:
-            out.print_json(json.dumps(estimate))
+            _print_json(estimate)
         else:
-            out.print(plan.describe(), highlight=False, markup=False, soft_wrap=True)
+            _say(plan.describe())
         return
     if output is None:
         if output_format == "parquet":
@@ -343,6 +418,34 @@ def series_export(
         _export_to_stdout(plan.twin_ids, first, last, output_format or "csv", page_size, progress)
         return
     show = sys.stderr.isatty() if progress is None else progress
+    _export_files(plan, first, last, output, output_format, partition, resume, checkpoint, show)
+
+
+def _export_files(
+    plan: Any,
+    first: dt.datetime,
+    last: dt.datetime,
+    output: Path,
+    output_format: str | None,
+    partition: bool | None,
+    resume: bool,
+    checkpoint: Path | None,
+    show: bool,
+) -> None:
+    """Export to ``output``; a single file is assembled beside it and renamed over it only when the
+    export is complete, so a failed or interrupted export never truncates or half-writes it."""
+    from willow_ext import export_to_files
+    from willow_ext._outputs import format_for
+    from willow_ext._progress import TerminalProgress
+
+    fmt = format_for(output, output_format)
+    partitioned = partition if partition is not None else output.suffix == ""
+    # Partitions are written one atomic file at a time by the export itself.
+    target = output if partitioned else staging_path(output)
+    checkpoint = checkpoint or output.with_name(output.name + ".checkpoint.json")
+    # A resumed export that had already finished has nothing left to assemble: keep its output.
+    work = target.with_name(target.name + ".parts")
+    nothing_to_assemble = resume and not target.exists() and not work.exists() and output.exists()
     bar = TerminalProgress("export", "points", plan.estimated_points, stream=sys.stderr, enabled=show)
     try:
         with _client() as client, bar:
@@ -351,27 +454,35 @@ def series_export(
                 plan.twin_ids,
                 first,
                 last,
-                output,
-                format=output_format,
-                partition=partition,
+                target,
+                format=fmt,
+                partition=partitioned,
                 resume=resume,
                 checkpoint=checkpoint,
-                page_size=page_size,
-                points_per_day=points_per_day,
+                page_size=plan.page_size,
+                points_per_day=plan.points_per_day,
                 progress=bar.total_callback(),
             )
     except KeyboardInterrupt:
-        err.print("interrupted; run again with --resume to continue", highlight=False, markup=False)
-        raise typer.Exit(130) from None
-    err.print(f"exported {report.points} points ({report})", highlight=False, markup=False)
+        _fail(EXIT_INTERRUPTED, "interrupted; run again with --resume to continue")
+    _say(f"exported {report.points} points ({report})", stderr=True)
     for failure in report.failures:
-        err.print(
-            f"failed: {', '.join(failure.twin_ids)[:200]} {failure.start}..{failure.end}: {failure.reason}",
-            highlight=False,
-            markup=False,
+        _say(
+            f"failed: {', '.join(failure.twin_ids)[:200]} {failure.start}..{failure.end}: {failure.reason}", stderr=True
         )
-    if not report.ok:
-        raise typer.Exit(EXIT_PARTIAL)
+    if not partitioned:
+        if report.ok and not (nothing_to_assemble and report.units_done == report.units_skipped):
+            publish(target, output)
+        else:
+            target.unlink(missing_ok=True)  # the parts stay in the work directory for --resume
+    if report.ok:
+        return
+    if not partitioned:
+        _say(f"{output} left as it was; run again with --resume to fetch the rest", stderr=True)
+    if report.failures and report.units_done == 0:
+        # Nothing at all was exported: the same exit code as a single failed request.
+        raise typer.Exit(exit_code_for(report.failures[0].error))
+    raise typer.Exit(EXIT_PARTIAL)
 
 
 def _export_to_stdout(
@@ -381,6 +492,8 @@ def _export_to_stdout(
     from willow_ext._progress import TerminalProgress
 
     show = sys.stderr.isatty() if progress is None else progress
+    # Data is written as the server sent it, except on a terminal, where escape sequences are shown, not run.
+    shown = literal if sys.stdout.isatty() else str
     count = 0
     with _client() as client, TerminalProgress("export", "points", stream=sys.stderr, enabled=show) as bar:
         writer = csv.writer(sys.stdout) if fmt == "csv" else None
@@ -389,32 +502,13 @@ def _export_to_stdout(
         for point in export_time_series(client, twin_ids, start, end, page_size=page_size, progress=bar.update):
             row = point.to_dict()
             if writer:
-                writer.writerow(
-                    [row.get("twinId"), row.get("externalId"), row.get("sourceTimestamp"), row.get("scalarValue")]
-                )
+                cells = [row.get("twinId"), row.get("externalId"), row.get("sourceTimestamp"), row.get("scalarValue")]
+                writer.writerow(["" if cell is None else shown(cell) for cell in cells])
             else:
-                sys.stdout.write(json.dumps(row, default=str) + "\n")
+                # ASCII-only JSON (every control character escaped); NaN/Infinity as strings: valid JSON.
+                sys.stdout.write(json.dumps(finite(row), default=str) + "\n")
             count += 1
-    err.print(f"exported {count} points", highlight=False)
-
-
-def _read_points(path: Path) -> Iterator[dict[str, Any]]:
-    """CSV (header: dtId or externalId, sourceTimestamp, scalarValue[, connectorId]) or JSON lines."""
-    with path.open(newline="") as handle:
-        if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-            for line in handle:
-                if line.strip():
-                    yield json.loads(line)
-            return
-        for row in csv.DictReader(handle):
-            point: dict[str, Any] = {k: v for k, v in row.items() if v not in (None, "")}
-            value = point.get("scalarValue")
-            if isinstance(value, str):
-                try:
-                    point["scalarValue"] = float(value)
-                except ValueError:
-                    point["scalarValue"] = {"true": True, "false": False}.get(value.lower(), value)
-            yield point
+    _say(f"exported {count} points", stderr=True)
 
 
 @series_app.command("ingest")
@@ -430,9 +524,12 @@ def series_ingest(
     from willow_ext._progress import TerminalProgress
 
     show = sys.stderr.isatty() if progress is None else progress
+    # A regular file is checked whole before anything is sent, so a bad line sends nothing; a pipe
+    # can be read only once, so its lines are checked as they are sent.
+    total = count_points(file) if file.is_file() else None
 
     def points() -> Iterator[dict[str, Any]]:
-        for point in _read_points(file):
+        for point in read_points(file):
             if connector_id and "connectorId" not in point:
                 point["connectorId"] = connector_id
             yield point
@@ -449,18 +546,18 @@ def series_ingest(
             ],
         }
 
-    bar = TerminalProgress("ingest", "points", stream=sys.stderr, enabled=show)
+    bar = TerminalProgress("ingest", "points", total, stream=sys.stderr, enabled=show)
     try:
         with _client() as client, bar:
             report = ingest(
                 client, points(), batch_size=batch_size, concurrency=concurrency, progress=bar.ingest_callback()
             )
-    except KeyboardInterrupt as exc:
+    except (KeyboardInterrupt, WillowError) as exc:
+        # What was sent before the job stopped, then the one error line (from _GuardedGroup).
         partial = getattr(exc, "partial", None)
         if isinstance(partial, IngestReport):
             _emit(summary(partial))
-        err.print("interrupted", highlight=False, markup=False)
-        raise typer.Exit(130) from None
+        raise
     _emit(summary(report))
     if not report.ok:
         raise typer.Exit(EXIT_PARTIAL)
@@ -489,9 +586,10 @@ def insights_tree(
         view = Tree(f"{len(trees)} insight trees")
         for tree in trees:
             root = tree.root
-            node = view.add(f"{root.name} ({root.type_})" if root is not None else f"(orphans of {tree.parent_id})")
+            label = f"{root.name} ({root.type_})" if root is not None else f"(orphans of {tree.parent_id})"
+            node = view.add(literal_text(label))
             for child in tree.children:
-                node.add(str(child.name))
+                node.add(literal_text(child.name))
         out.print(view)
 
 
@@ -545,11 +643,12 @@ def serve_local(
             "WILLOW_CLIENT_ID": willow.client_id,
             "WILLOW_CLIENT_SECRET": willow.client_secret,
         }
+        # The local server's own made-up credentials: printing them is the point of this command.
         if _state["json"]:
-            out.print_json(json.dumps(settings))
+            _print_json(settings)
         else:
             for key, value in settings.items():
-                out.print(f"export {key}={value}", highlight=False)
+                out.print(f"export {key}={value}", highlight=False, markup=False, soft_wrap=True)
         sys.stdout.flush()
         try:
             while True:
@@ -570,12 +669,15 @@ def spec_diff(
     from willow_ext._spec_diff import diff_specs, format_changes
     from willow_ext.testing._spec_file import spec_path
 
-    old = yaml.safe_load((against or spec_path()).read_text())
+    try:
+        old = yaml.safe_load((against or spec_path()).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as exc:
+        _fail(EXIT_USAGE, f"cannot read {against}: {exc}")
     try:
         response = httpx.get(url, timeout=30, follow_redirects=True)
         response.raise_for_status()
         new = yaml.safe_load(response.text)
-    except (httpx.HTTPError, yaml.YAMLError) as exc:
+    except (httpx.HTTPError, yaml.YAMLError, RecursionError) as exc:
         _fail(EXIT_CONNECTION, f"cannot read {url}: {exc}")
     if not isinstance(new, dict) or "openapi" not in new:
         _fail(EXIT_API, f"{url} is not an OpenAPI document")
@@ -588,7 +690,7 @@ def spec_diff(
             ]
         )
     else:
-        out.print(format_changes(changes), highlight=False)
+        _say(format_changes(changes))
     if any(change.breaking for change in changes):
         raise typer.Exit(EXIT_API)
 
@@ -615,14 +717,16 @@ def doctor(
     """Check the tenant against the pinned spec with safe reads only (never writes); exit 1 if it differs."""
     from willow_ext._probe import doctor as run_doctor
 
-    try:
-        code = run_doctor(report, patch, json_output=_state["json"], echo=lambda text: out.print(text, highlight=False))
-    except InvalidRequestError as exc:
-        _fail(EXIT_USAGE, str(exc))
+    code = run_doctor(report, patch, json_output=_state["json"], echo=_say)
     raise typer.Exit(code)
 
 
 def main() -> None:
+    # A terminal or pipe that cannot encode a character (a twin name in an ASCII locale) shows an
+    # escape instead of raising UnicodeEncodeError.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     app(args=hoist_global_flags(sys.argv[1:]), prog_name="willow")
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,15 +18,6 @@ import pytest
 from .conftest import CLIENT_ID, SECRET, Reply, Seen, jreply, twin
 
 EXIT_API, EXIT_USAGE, EXIT_AUTH, EXIT_NOT_FOUND, EXIT_PARTIAL, EXIT_CONNECTION = 1, 2, 3, 4, 5, 6
-CLI_XFAIL = pytest.mark.xfail(
-    strict=True,
-    reason="phase 2: cli.py: read input files through a checking reader (one-line error naming the line, "
-    "exit 2; utf-8-sig for CSV; no NaN/inf), print messages with markup=False and rich.markup.escape for "
-    "table cells, and write --output via a temp file + os.replace",
-)
-BULK_AUTH_XFAIL = pytest.mark.xfail(
-    strict=True, reason="phase 2: _bulk._settle must raise AuthenticationError so the CLI exits 3 (today: exit 5)"
-)
 
 
 @dataclass
@@ -72,7 +65,7 @@ def assert_clean_error(result: Outcome, code: int, *must: str) -> None:
 
 
 def _sink(serve: Any) -> Any:
-    return serve(lambda s: Reply(204, b""))
+    return serve(lambda s: Reply(202, b""))  # POST /time-series is documented 202 Accepted
 
 
 GOOD = '{"connectorId": "c", "dtId": "T-1", "sourceTimestamp": "2026-01-01T00:00:00Z", "scalarValue": 1}'
@@ -91,7 +84,6 @@ LINE_OF = {"broken-json-line-3": "line 3", "non-object-line-2": "line 2"}
 
 
 @pytest.mark.parametrize("label", BAD_JSONL)
-@CLI_XFAIL
 def test_a_bad_jsonl_file_gives_a_one_line_error_naming_the_line(serve: Any, tmp_path: Path, label: str) -> None:
     server = _sink(serve)
     path = tmp_path / "points.jsonl"
@@ -100,7 +92,6 @@ def test_a_bad_jsonl_file_gives_a_one_line_error_naming_the_line(serve: Any, tmp
     assert_clean_error(result, EXIT_USAGE, LINE_OF.get(label, "line 1"))
 
 
-@CLI_XFAIL
 def test_a_csv_field_larger_than_the_csv_limit_gives_a_one_line_error(serve: Any, tmp_path: Path) -> None:
     server = _sink(serve)
     path = tmp_path / "points.csv"
@@ -115,7 +106,6 @@ def test_a_csv_field_larger_than_the_csv_limit_gives_a_one_line_error(serve: Any
     assert_clean_error(result, EXIT_USAGE, "line 3")
 
 
-@CLI_XFAIL
 def test_a_csv_that_is_not_utf8_gives_a_one_line_error(serve: Any, tmp_path: Path) -> None:
     server = _sink(serve)
     path = tmp_path / "points.csv"
@@ -124,7 +114,6 @@ def test_a_csv_that_is_not_utf8_gives_a_one_line_error(serve: Any, tmp_path: Pat
     assert_clean_error(result, EXIT_USAGE, "line 2")
 
 
-@CLI_XFAIL
 def test_a_csv_with_an_excel_byte_order_mark_is_read_normally(serve: Any, tmp_path: Path) -> None:
     server = _sink(serve)
     path = tmp_path / "points.csv"
@@ -154,9 +143,9 @@ def test_a_good_csv_is_ingested(serve: Any, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        pytest.param("closing tag [/] here", marks=CLI_XFAIL, id="bare-close-tag"),
-        pytest.param("[bold]loud[/bold]", marks=CLI_XFAIL, id="bold-markup"),
-        pytest.param("[link=http://evil]click[/link]", marks=CLI_XFAIL, id="link-markup"),
+        pytest.param("closing tag [/] here", id="bare-close-tag"),
+        pytest.param("[bold]loud[/bold]", id="bold-markup"),
+        pytest.param("[link=http://evil]click[/link]", id="link-markup"),
         pytest.param("\x1b[31mred\x1b[0m \x1b]0;title\x07", id="terminal-escapes"),
     ],
 )
@@ -173,9 +162,9 @@ def test_server_error_text_is_printed_literally(serve: Any, text: str) -> None:
 @pytest.mark.parametrize(
     "name",
     [
-        pytest.param("AHU [/] one", marks=CLI_XFAIL, id="bare-close-tag"),
-        pytest.param("[bold]AHU[/bold]", marks=CLI_XFAIL, id="bold-markup"),
-        pytest.param("[red]x", marks=CLI_XFAIL, id="open-tag"),
+        pytest.param("AHU [/] one", id="bare-close-tag"),
+        pytest.param("[bold]AHU[/bold]", id="bold-markup"),
+        pytest.param("[red]x", id="open-tag"),
     ],
 )
 def test_twin_names_from_the_server_are_shown_literally_in_tables(serve: Any, name: str) -> None:
@@ -188,7 +177,6 @@ def test_twin_names_from_the_server_are_shown_literally_in_tables(serve: Any, na
     assert name in result.stdout
 
 
-@CLI_XFAIL
 def test_an_escape_sequence_in_a_twin_name_never_reaches_the_terminal_raw(serve: Any) -> None:
     def api(seen: Seen) -> Reply:
         return jreply({"content": [twin("T-1", contents={"name": "\x1b[2Jwiped"})], "continuationToken": None})
@@ -199,7 +187,6 @@ def test_an_escape_sequence_in_a_twin_name_never_reaches_the_terminal_raw(serve:
     assert "\x1b[2J" not in result.stdout
 
 
-@CLI_XFAIL
 def test_an_instance_name_with_markup_gives_a_literal_configuration_error() -> None:
     result = run_cli(None, "twins", "get", "T-1", env={"WILLOW_BASE_URL": "", "WILLOW_INSTANCE": "bad[/]name"})
     assert_clean_error(result, EXIT_AUTH, "bad[/]name")
@@ -222,7 +209,6 @@ def test_a_wrong_secret_exits_3_with_one_line(serve: Any) -> None:
     assert_clean_error(result, EXIT_AUTH, "invalid_client")
 
 
-@BULK_AUTH_XFAIL
 def test_ingest_with_a_wrong_secret_exits_3_after_one_token_request(serve: Any, tmp_path: Path) -> None:
     server = serve(lambda s: Reply(204, b""), token=lambda s: jreply({"error": "invalid_client"}, 401))
     path = tmp_path / "points.jsonl"
@@ -263,7 +249,6 @@ def test_a_bad_format_argument_leaves_an_existing_output_untouched(serve: Any, t
     assert out.read_text() == "precious\n"
 
 
-@CLI_XFAIL
 def test_a_bad_timestamp_argument_leaves_an_existing_output_untouched(serve: Any, tmp_path: Path) -> None:
     server = serve(lambda s: jreply({}))
     out = tmp_path / "export.csv"
@@ -275,7 +260,6 @@ def test_a_bad_timestamp_argument_leaves_an_existing_output_untouched(serve: Any
     assert out.read_text() == "precious\n"
 
 
-@CLI_XFAIL
 def test_a_failed_export_leaves_an_existing_output_untouched(serve: Any, tmp_path: Path) -> None:
     server = serve(lambda s: jreply({"title": "boom"}, 500))
     out = tmp_path / "export.csv"
@@ -296,3 +280,283 @@ def test_a_failed_export_leaves_an_existing_output_untouched(serve: Any, tmp_pat
     assert result.returncode == EXIT_API
     assert out.read_text() == "precious\n"
     assert "Traceback" not in result.stderr
+
+
+# ------------------------------------------------------------------ more bad input files
+
+
+BAD_CSV: dict[str, tuple[str, str]] = {
+    "nan-cell": ("T-1,2026-01-01T00:00:00Z,nan,c\n", "line 2"),
+    "inf-cell": ("T-1,2026-01-01T00:00:00Z,1,c\nT-1,2026-01-01T00:01:00Z,-inf,c\n", "line 3"),
+    "1e999-cell": ("T-1,2026-01-01T00:00:00Z,1e999,c\n", "line 2"),
+    "extra-fields": ("T-1,2026-01-01T00:00:00Z,1,c,surprise\n", "line 2"),
+    "nul-byte": ("T-1\x00,2026-01-01T00:00:00Z,1,c\n", "line 2"),
+    "unclosed-quote-then-junk": ('T-1,"2026-01-01T00:00:00Z"x"junk,1,c\n', "line 2"),
+}
+
+
+@pytest.mark.parametrize("label", BAD_CSV)
+def test_a_bad_csv_row_gives_a_one_line_error_and_sends_nothing(serve: Any, tmp_path: Path, label: str) -> None:
+    server = _sink(serve)
+    rows, where = BAD_CSV[label]
+    path = tmp_path / "points.csv"
+    path.write_text("dtId,sourceTimestamp,scalarValue,connectorId\n" + rows)
+    result = run_cli(server, "timeseries", "ingest", str(path))
+    assert_clean_error(result, EXIT_USAGE, where, "points.csv")
+    assert "\x00" not in result.stderr
+    assert not server.api()  # the whole file is checked before the first point is sent
+
+
+@pytest.mark.parametrize(
+    ("label", "content", "where"),
+    [
+        ("line-over-1-MiB", GOOD + "\n" + '{"dtId": "' + "x" * (1 << 20) + '"}\n', "line 2"),
+        ("int-beyond-float", GOOD.replace('"scalarValue": 1', '"scalarValue": 1' + "0" * 400) + "\n", "line 1"),
+        ("int-beyond-str-limit", GOOD.replace('"scalarValue": 1', '"scalarValue": 1' + "0" * 5000) + "\n", "line 1"),
+        ("bom-then-broken", "\ufeff" + GOOD + "\n{\n", "line 2"),
+    ],
+)
+def test_more_bad_jsonl_files(serve: Any, tmp_path: Path, label: str, content: str, where: str) -> None:
+    server = _sink(serve)
+    path = tmp_path / "points.jsonl"
+    path.write_text(content)
+    result = run_cli(server, "timeseries", "ingest", str(path))
+    assert_clean_error(result, EXIT_USAGE, where)
+    assert len(result.stderr) < 2000  # the huge line is not quoted back
+    assert not server.api()
+
+
+def test_a_jsonl_file_with_a_byte_order_mark_and_blank_lines_is_read_normally(serve: Any, tmp_path: Path) -> None:
+    server = _sink(serve)
+    path = tmp_path / "points.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + f"{GOOD}\r\n\r\n{GOOD}\r\n".encode())
+    result = run_cli(server, "--json", "timeseries", "ingest", str(path), "--no-progress")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["sent"] == 2
+
+
+# ------------------------------------------------------------------ more literal text
+
+
+def _tickets(summary: str) -> Any:
+    def api(seen: Seen) -> Reply:
+        ticket = {"id": "00000000-0000-0000-0000-000000000001", "summary": summary}
+        return jreply({"items": [ticket], "total": 1, "before": 0, "after": 0})
+
+    return api
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [
+        "C1 CSI \x9b31m red",
+        "bidi \u202etxt.exe",
+        "bell\x07 and backspace\x08",
+        "carriage\rreturn",
+    ],
+)
+def test_ticket_summaries_never_reach_the_terminal_raw(serve: Any, summary: str) -> None:
+    server = serve(_tickets(summary))
+    for args in (("tickets", "list"), ("--json", "tickets", "list")):
+        result = run_cli(server, *args)
+        assert result.returncode == 0, result.stderr
+        raw = [c for c in "\x9b\u202e\x07\x08\r" if c in summary]
+        assert not [c for c in raw if c in result.stdout], args
+    parsed = json.loads(run_cli(server, "--json", "tickets", "list").stdout)
+    assert parsed[0]["summary"] == summary  # --json keeps the exact text (as JSON escapes)
+
+
+def test_json_output_is_valid_json_however_long_the_text(serve: Any) -> None:
+    summary = "word " * 2000
+    server = serve(_tickets(summary))
+    result = run_cli(server, "--json", "tickets", "list", env={"COLUMNS": "40"})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)[0]["summary"] == summary  # never wrapped at the terminal width
+
+
+def test_a_secret_reflected_in_server_data_is_masked_in_cli_output(serve: Any) -> None:
+    server = serve(_tickets(f"please use {SECRET} to log in"))
+    for args in (("tickets", "list"), ("--json", "tickets", "list")):
+        result = run_cli(server, *args)
+        assert result.returncode == 0, result.stderr
+        assert SECRET not in result.stdout
+        assert "please use" in result.stdout
+
+
+def test_a_multi_line_error_detail_is_one_line(serve: Any) -> None:
+    server = serve(lambda s: jreply({"title": "Conflict", "detail": "first\nsecond\r\nthird"}, 409))
+    result = run_cli(server, "twins", "get", "T-1")
+    assert_clean_error(result, EXIT_API, "first", "third")
+
+
+def test_a_name_the_output_encoding_cannot_carry_is_escaped_not_a_crash(serve: Any) -> None:
+    def api(seen: Seen) -> Reply:
+        return jreply({"content": [twin("T-1", contents={"name": "Büro ☃"})], "continuationToken": None})
+
+    server = serve(api)
+    result = run_cli(server, "twins", "search", env={"PYTHONIOENCODING": "ascii"}, process=True)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "B\\xfcro" in result.stdout
+
+
+@pytest.mark.parametrize("value", ["[/]", "[bold]x[/bold]", "\x1b[2J"])
+def test_a_bad_timestamp_argument_with_markup_is_a_clean_usage_error(value: str) -> None:
+    result = run_cli(None, "timeseries", "export", "T-1", "--start", value, "--end", "2026-01-02")
+    assert result.returncode == EXIT_USAGE
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "\x1b[2J" not in result.stderr
+
+
+# ------------------------------------------------------------------ no traceback, ever
+
+
+def test_an_unexpected_error_is_one_line_with_exit_70(serve: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from willow_ext import cli
+
+    def broken(**kwargs: Any) -> Any:
+        raise RuntimeError(f"bug holding {SECRET}")
+
+    monkeypatch.setattr(cli.WillowClient, "from_env", broken)
+    result = run_cli(serve(), "twins", "get", "T-1")
+    assert_clean_error(result, 70, "internal error", "RuntimeError", "--verbose")
+    assert SECRET not in result.stderr
+
+
+def test_an_output_that_cannot_be_written_is_one_line_with_exit_8(serve: Any, tmp_path: Path) -> None:
+    server = serve(lambda s: jreply({"data": [], "continuationToken": None}))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory\n")
+    result = run_cli(
+        server, "timeseries", "export", "T-1", "--start", "2026-01-01", "--end", "2026-01-02",
+        "--output", str(blocker / "out.csv"), "--no-progress",
+    )  # fmt: skip
+    assert_clean_error(result, 8, "a-file")
+
+
+def test_an_unreadable_spec_for_spec_diff_is_a_usage_error(tmp_path: Path) -> None:
+    bad = tmp_path / "old.yaml"
+    bad.write_bytes(b"openapi: [\n\xff\xfe")
+    result = run_cli(None, "spec", "diff", "http://127.0.0.1:9/none.yaml", "--against", str(bad))
+    assert_clean_error(result, EXIT_USAGE, "old.yaml")
+
+
+def test_ctrl_c_exits_130_with_one_line(serve: Any) -> None:
+    def slow(seen: Seen) -> Reply:
+        return Reply(200, json.dumps(twin()).encode(), {"Content-Type": "application/json"}, delay=30)
+
+    server = serve(slow)
+    environment = {
+        **os.environ,
+        "WILLOW_BASE_URL": server.base_url,
+        "WILLOW_CLIENT_ID": CLIENT_ID,
+        "WILLOW_CLIENT_SECRET": SECRET,
+        "WILLOW_INSTANCE": "",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "willow_ext.cli", "twins", "get", "T-1"],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not server.api() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert [line for line in stderr.splitlines() if line.strip()] == ["error: interrupted"]
+
+
+# ------------------------------------------------------------------ --output: only a whole export replaces it
+
+
+def _points_server(fail_twin: str | None = None) -> Any:
+    def api(seen: Seen) -> Reply:
+        body = seen.json() if seen.body else {}
+        ids = body.get("twinIds") or body.get("dtIds") or [seen.path.split("?")[0].rsplit("/", 1)[-1]]
+        if fail_twin is not None and fail_twin in ids:
+            return jreply({"title": "boom"}, 500)
+        points = [{"twinId": tid, "sourceTimestamp": "2026-01-01T01:00:00Z", "scalarValue": 1.0} for tid in ids]
+        return jreply({"data": points, "continuationToken": None})
+
+    return api
+
+
+def _export(server: Any, out: Path, *extra: str, process: bool = False) -> Outcome:
+    return run_cli(
+        server, "timeseries", "export", "T-1", "T-2", "--start", "2026-01-01", "--end", "2026-01-01T23:00:00",
+        "--output", str(out), "--no-progress", "--points-per-day", "100000", *extra, process=process,
+    )  # fmt: skip
+
+
+def test_a_partly_failed_export_keeps_the_old_output_until_resume_completes_it(serve: Any, tmp_path: Path) -> None:
+    failing = serve(_points_server(fail_twin="T-2"))
+    out = tmp_path / "export.csv"
+    out.write_text("precious\n")
+    result = _export(failing, out)
+    assert result.returncode == EXIT_PARTIAL, result.stderr
+    assert out.read_text() == "precious\n"
+    assert "--resume" in result.stderr
+    assert not (tmp_path / "export.csv.partial").exists()
+
+    healthy = serve(_points_server())
+    resumed = _export(healthy, out, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "from a checkpoint" in resumed.stderr
+    assert len(healthy.api()) == 1  # only the failed unit is asked for again
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith("twinId,")
+    assert sorted(line.split(",")[0] for line in lines[1:]) == ["T-1", "T-2"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export.csv", "export.csv.checkpoint.json"]
+
+    again = _export(healthy, out, "--resume")  # resuming a finished export keeps its output
+    assert again.returncode == 0, again.stderr
+    assert out.read_text().splitlines() == lines
+
+
+def test_a_whole_export_replaces_an_existing_output(serve: Any, tmp_path: Path) -> None:
+    server = serve(_points_server())
+    out = tmp_path / "export.jsonl"
+    out.write_text("old\n")
+    result = _export(server, out)
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line)["twinId"] for line in out.read_text().splitlines()] == ["T-1", "T-2"]
+    assert not (tmp_path / "export.jsonl.partial").exists()
+
+
+def test_an_interrupted_export_leaves_the_old_output_whole(serve: Any, tmp_path: Path) -> None:
+    def slow(seen: Seen) -> Reply:
+        reply: Reply = _points_server()(seen)
+        reply.delay = 30
+        return reply
+
+    server = serve(slow)
+    out = tmp_path / "export.csv"
+    out.write_text("precious\n")
+    environment = {
+        **os.environ,
+        "WILLOW_BASE_URL": server.base_url,
+        "WILLOW_CLIENT_ID": CLIENT_ID,
+        "WILLOW_CLIENT_SECRET": SECRET,
+        "WILLOW_INSTANCE": "",
+    }
+    args = ["T-1", "--start", "2026-01-01", "--end", "2026-01-01T23:00:00", "--output", str(out), "--no-progress"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "willow_ext.cli", "timeseries", "export", *args],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not server.api() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert "--resume" in stderr
+    assert out.read_text() == "precious\n"

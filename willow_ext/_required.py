@@ -120,10 +120,14 @@ def _find(value: Any, depth: int) -> _Found | None:
         field_value = getattr(value, name)
         if field_value is None:
             return [name], "is null"
-        if accepted is not None and _bad_type(field_value, accepted):
+        if accepted is not None and type(field_value) not in accepted and _bad_type(field_value, accepted):
             return [name], f"is {type(field_value).__name__}, not {accepted[0].__name__}"
+    child_depth = depth + 1
     for name in plan.children:
-        found = _find(getattr(value, name), depth + 1)  # None at once for UNSET, None or a scalar
+        child = getattr(value, name)
+        if isinstance(child, list) and child_depth + 1 > MAX_DEPTH:
+            continue  # its items would be past the depth limit
+        found = _find(child, child_depth)  # None at once for UNSET, None or a scalar
         if found:
             found[0].append(name)
             return found

@@ -48,6 +48,7 @@ class _Plan:
 
 
 _plans: dict[type, _Plan | None] = {}
+_UNKNOWN = object()  # a class not planned yet
 # A violation found below: the path parts from the inside out (field names, list indexes), and what is wrong.
 _Found = tuple[list[str | int], str]
 
@@ -89,7 +90,8 @@ def _plan(cls: type) -> _Plan | None:
             if field.default is not attrs.NOTHING or "None" in annotation or not field.init:
                 continue  # optional, nullable, or not from the wire (additional_properties)
             rules.append((field.name, _SCALARS.get(annotation.strip())))
-        plan = _Plan(tuple(rules), tuple(children))
+        if rules or children:  # else nothing can ever be wrong in it: None, as for a non-model
+            plan = _Plan(tuple(rules), tuple(children))
     _plans[cls] = plan
     return plan
 
@@ -125,9 +127,12 @@ def _find(value: Any, depth: int) -> _Found | None:
     child_depth = depth + 1
     for name in plan.children:
         child = getattr(value, name)
-        if isinstance(child, list) and child_depth + 1 > MAX_DEPTH:
-            continue  # its items would be past the depth limit
-        found = _find(child, child_depth)  # None at once for UNSET, None or a scalar
+        if isinstance(child, list):
+            if child_depth + 1 > MAX_DEPTH:
+                continue  # its items would be past the depth limit
+        elif _plans.get(type(child), _UNKNOWN) is None:
+            continue  # UNSET, None, a scalar, or a model with nothing to check: no call needed
+        found = _find(child, child_depth)
         if found:
             found[0].append(name)
             return found

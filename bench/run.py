@@ -462,7 +462,7 @@ def write_results(
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
         f"Python {platform.python_version()}; httpx {version('httpx')}; orjson {version('orjson')}; "
         f"willow-api {version('willow-api')}; openapi-python-client {version('openapi-python-client')}. "
-        f"Load average (1 min) at start {load[0]}, at end {load[1]} (other work shares the cores).",
+        f"Load average (1, 5, 15 min; `uptime`) at start {load[0]}, at end {load[1]} (other work shares the cores).",
         "",
         "Each side is a median over alternated runs (raw, willow, raw, willow, …) with the spread of "
         "the runs (min–max) in brackets. Wall and client CPU are per item (call, insight or point). "
@@ -485,12 +485,21 @@ def write_results(
         *imports,
     ]
     text = "\n".join(lines) + "\n"
-    (HERE / "RESULTS.md").write_text(text)
+    path = HERE / "RESULTS.md"
+    # A hand-written reading of a run (profiles, misses) follows ANALYSIS_MARKER; a new run keeps
+    # it, so it can be revised against the new figures instead of silently lost.
+    previous = path.read_text() if path.exists() else ""
+    if ANALYSIS_MARKER in previous:
+        text += "\n" + previous[previous.index(ANALYSIS_MARKER) :]
+    path.write_text(text)
     return text
 
 
+ANALYSIS_MARKER = "<!-- analysis: written by hand, kept by bench/run.py -->"
+
+
 def load_average() -> str:
-    return Path("/proc/loadavg").read_text().split()[0]
+    return " / ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def main() -> None:

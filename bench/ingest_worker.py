@@ -72,10 +72,11 @@ def raw(kwargs: dict[str, Any], count: int, batch: int, concurrency: int) -> int
 
 
 def willow_runner() -> Callable[[dict[str, Any], int, int, int], int]:
-    from willow_ext import WillowClient, ingest  # imported here, before the clock starts
+    from willow_ext import ThrottlePolicy, WillowClient, ingest  # imported here, before the clock starts
 
     def run(kwargs: dict[str, Any], count: int, batch: int, concurrency: int) -> int:
-        with WillowClient(**kwargs) as client:
+        # The replaying server has no rate limit, and raw httpx does not throttle either.
+        with WillowClient(**kwargs, throttle=ThrottlePolicy.disabled()) as client:
             report = ingest(client, points(count), batch_size=batch, concurrency=concurrency)
         assert report.ok, str(report)
         return report.sent

@@ -125,7 +125,9 @@ def main() -> None:
             add_insight_trees(willow.store, roots=args.insight_roots, children_per_root=[0, 1, 3, 2], prefix="BENCH")
         upstream = willow.base_url.removesuffix("/api/v3")
         replayer = Replayer(upstream)
-        started = {**willow.client_kwargs(), "pid": os.getpid()}
+        # The JSON-able part only (client_kwargs() also carries the local server's ThrottlePolicy).
+        kwargs = willow.client_kwargs()
+        started = {**{k: kwargs[k] for k in ("base_url", "client_id", "client_secret")}, "pid": os.getpid()}
         asyncio.run(serve(replayer, started))
 
 

@@ -191,11 +191,15 @@ class InsightTree(Generic[T]):
 
 
 def _insight_id(item: Any) -> str:
-    return str(item.id)
+    item_id = item.id
+    return item_id if type(item_id) is str else str(item_id)
 
 
 def _scenario_id(item: Any) -> str | None:
-    value = getattr(item, "scenario_id", None)
+    try:
+        value = item.scenario_id  # an attribute read, not getattr(): this runs for every insight
+    except AttributeError:
+        return None
     return value if isinstance(value, str) and value else None
 
 
@@ -217,34 +221,56 @@ class InsightTreeAssembler(Generic[T]):
     @staticmethod
     def root_count(items: Iterable[Any]) -> int:
         """How many items the server counted for paging: the roots."""
-        return sum(1 for item in items if _scenario_id(item) is None)
+        count = 0
+        for item in items:
+            try:
+                parent = item.scenario_id
+            except AttributeError:
+                parent = None
+            if not (isinstance(parent, str) and parent):
+                count += 1
+        return count
 
     def add_page(self, items: Iterable[T]) -> list[InsightTree[T]]:
-        roots: list[T] = []
+        # The per-insight work is inlined (one attribute read each for id and scenario id): this
+        # loop runs for every insight of every page.
+        seen, seen_add = self._seen, self._seen.add
+        roots: list[tuple[str, T]] = []
         children: dict[str, list[T]] = {}
         for item in items:
-            item_id = _insight_id(item)
-            if item_id in self._seen:
+            item_id = item.id  # type: ignore[attr-defined]
+            if type(item_id) is not str:
+                item_id = str(item_id)
+            if item_id in seen:
                 self.duplicates += 1
                 continue
-            self._seen.add(item_id)
-            parent = _scenario_id(item)
-            if parent is None:
-                roots.append(item)
+            seen_add(item_id)
+            try:
+                parent = item.scenario_id  # type: ignore[attr-defined]
+            except AttributeError:
+                parent = None
+            if isinstance(parent, str) and parent:
+                kids = children.get(parent)
+                if kids is None:
+                    children[parent] = [item]
+                else:
+                    kids.append(item)
             else:
-                children.setdefault(parent, []).append(item)
+                roots.append((item_id, item))
         trees: list[InsightTree[T]] = []
-        for root in roots:
-            root_id = _insight_id(root)
-            kids = self._pending.pop(root_id, []) + children.pop(root_id, [])
-            self._yielded_roots.add(root_id)
+        pending, yielded_roots = self._pending, self._yielded_roots
+        for root_id, root in roots:
+            kids = children.pop(root_id, [])
+            if pending and root_id in pending:
+                kids = pending.pop(root_id) + kids
+            yielded_roots.add(root_id)
             trees.append(InsightTree(root_id, root, kids))
         for parent_id, kids in children.items():
-            if parent_id in self._yielded_roots:
+            if parent_id in yielded_roots:
                 # The parent was yielded on an earlier page (data shifted): deliver these now.
                 trees.append(InsightTree(parent_id, None, kids))
             else:
-                self._pending.setdefault(parent_id, []).extend(kids)
+                pending.setdefault(parent_id, []).extend(kids)
         return trees
 
     def finish(self) -> list[InsightTree[T]]:

@@ -410,6 +410,8 @@ class RetryLoop:
         return self.replay_safe(request), call_started(time.monotonic())
 
     def replay_safe(self, request: httpx.Request) -> bool:
+        if request.method in _ALWAYS_SAFE_METHODS:
+            return True  # decided without decoding the URL path (most requests are GETs)
         return is_replay_safe(request.method, _api_path(request, self._api_root))
 
     def judge(

@@ -74,6 +74,29 @@ def _routes() -> tuple[tuple[re.Pattern[str], OperationFacts], ...]:
     )
 
 
+#: One route: a template's segments, ``None`` where a parameter takes any non-empty segment.
+_Route = tuple[tuple[str | None, ...], OperationFacts]
+
+
+@functools.cache
+def _buckets() -> dict[tuple[str, int], tuple[_Route, ...]]:
+    """The parameterised routes of :func:`_routes` by method and segment count, in the same order,
+    so a call compares against the two or three templates that could match instead of all 43."""
+    buckets: dict[tuple[str, int], list[_Route]] = {}
+    for _, facts in _routes():
+        segments = facts.path.split("/")
+        if "{" not in facts.path:
+            continue  # a literal template matches only its own key, which _by_key() answers
+        if not all(
+            "{" not in part or (part.startswith("{") and part.endswith("}") and part.count("{") == 1)
+            for part in segments
+        ):
+            raise AssertionError(f"{facts.path}: a parameter must be a whole segment")  # keeps the router exact
+        shape = tuple(None if part.startswith("{") else part for part in segments)
+        buckets.setdefault((facts.method, len(segments)), []).append((shape, facts))
+    return {key: tuple(routes) for key, routes in buckets.items()}
+
+
 @functools.cache
 def _by_key() -> dict[str, OperationFacts]:
     keys: dict[str, OperationFacts] = {}
@@ -87,14 +110,29 @@ def _by_key() -> dict[str, OperationFacts]:
 def find_operation(method_or_id: str, path: str | None = None, *, api_root: str = "") -> OperationFacts | None:
     """The operation for an operationId, a ``"METHOD /template"``, or a method and concrete path
     (``api_root``, e.g. ``/api/v3``, is stripped from the path first)."""
+    keys = _by_key()
     if path is None:
-        return _by_key().get(method_or_id)
+        return keys.get(method_or_id)
     if api_root and path.startswith(api_root):
         path = path[len(api_root) :]
-    key = f"{method_or_id.upper()} {path.rstrip('/') or '/'}"
-    if key in _by_key():
-        return _by_key()[key]
-    return next((facts for pattern, facts in _routes() if pattern.match(key)), None)
+    method = method_or_id.upper()
+    path = path.rstrip("/") or "/"
+    key = f"{method} {path}"
+    found = keys.get(key)
+    if found is not None:
+        return found
+    if "\n" in key:
+        # The one place the segment router and the regexes could differ (``$`` also matches before
+        # a final newline): let the regexes decide.
+        return next((facts for pattern, facts in _routes() if pattern.match(key)), None)
+    segments = path.split("/")
+    for shape, facts in _buckets().get((method, len(segments)), ()):
+        for part, want in zip(segments, shape, strict=True):  # the bucket is by segment count
+            if part != want and (want is not None or not part):
+                break
+        else:
+            return facts
+    return None
 
 
 def _accepted(facts: OperationFacts, response: httpx.Response, body: Any) -> Accepted:

@@ -43,15 +43,14 @@ def test_insight_sorts_use_the_entity_name_last_occurred_date(willow: LocalWillo
     assert newest_first == [root["id"] for root in reversed(roots)]
 
 
-def test_a_point_named_only_by_twin_id_is_dropped_and_still_answered_202(
-    willow: LocalWillow, client: WillowClient
-) -> None:
-    # Direct use of the generated operation: what the README's "Time-series writes" warns about.
+def test_a_point_named_only_by_twin_id_is_dropped_and_still_answered_202(willow: LocalWillow) -> None:
+    # Direct use of the generated (sync) operation: what the README's "Time-series writes" warns about.
     before = willow.store.point_count()
     point = TimeSeriesWrite.from_dict(
         {"connectorId": "C", "twinId": "PNT-AHU-1-SAT", "sourceTimestamp": "2026-01-01T00:00:00Z", "scalarValue": 1.5}
     )
-    answer = post_telemetry.sync_detailed(client=client.generated, body=[point])
+    with WillowClient(**willow.client_kwargs()) as client:
+        answer = post_telemetry.sync_detailed(client=client.generated, body=[point])
     assert answer.status_code == 202
     assert willow.store.point_count() == before
     assert willow.store.points_dropped == 1

@@ -275,10 +275,15 @@ def _spawn_workers(specs: list[dict[str, Any]], secret: str) -> list[dict[str, A
         )
         for _ in specs
     ]
+    for proc, spec in zip(procs, specs, strict=True):  # every worker gets its job before any is waited for
+        assert proc.stdin is not None
+        proc.stdin.write(json.dumps({k: v for k, v in spec.items() if k != "client_secret"}))
+        proc.stdin.close()
     results = []
     for proc, spec in zip(procs, specs, strict=True):
-        out, _ = proc.communicate(json.dumps({k: v for k, v in spec.items() if k != "client_secret"}), timeout=900)
-        if proc.returncode != 0:
+        assert proc.stdout is not None
+        out = proc.stdout.read()
+        if proc.wait(timeout=900) != 0:
             raise RuntimeError(f"worker for {spec['job']} exited with {proc.returncode}")
         results.append(json.loads(out.strip().splitlines()[-1]))
     return results

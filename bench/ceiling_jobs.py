@@ -336,6 +336,12 @@ def run_job(
             }
             for part in range(processes)
         ]
+        if backend.startswith("sqlite:///"):
+            # Create the file (schema, WAL mode) before the workers start: several processes opening
+            # a fresh file at once can fail with "database is locked" (see the README).
+            from willow_ext._throttle_backends import backend_from_url
+
+            backend_from_url(backend).close()
         shares = _spawn_workers(specs, server.client_secret) if spawn else [run_share(specs[0])]
         stats = server.app.stats
         hits = [count for (client, _, _), count in stats.window_hits.items() if client == server.client_id]

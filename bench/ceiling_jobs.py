@@ -441,13 +441,11 @@ def main(argv: list[str] | None = None) -> None:
     size = JobSize(2_000, 2, 10_000, 5) if args.quick else JobSize()
     results: list[JobResult] = []
     with tempfile.TemporaryDirectory() as tmp, redis_server() as redis_url:
-        runs: list[tuple[int, str]] = [(1, "memory"), (args.processes, f"sqlite:///{tmp}/throttle.db")]
-        if redis_url is not None:
-            runs.append((args.processes, redis_url))
         for job in args.jobs.split(","):
+            runs: list[tuple[int, str]] = [(1, "memory"), (args.processes, f"sqlite:///{tmp}/{job}.db")]
+            if redis_url is not None:
+                runs.append((args.processes, redis_url))
             for processes, backend in runs:
-                if backend.startswith("sqlite"):
-                    Path(f"{tmp}/throttle.db").unlink(missing_ok=True)
                 result = run_job(
                     job, size=size, processes=processes, backend=backend, limit=args.limit, window=args.window
                 )

@@ -23,9 +23,12 @@ def sync_sleep(seconds: float) -> None:
     time.sleep(seconds)
 
 
-async def async_run_each(items: Iterable[T], work: Callable[[T], Awaitable[None]], limit: int) -> None:
+async def async_run_each(
+    items: Iterable[T], work: Callable[[T], Awaitable[None]], limit: int, on_stop: Callable[[], None] | None = None
+) -> None:
     """``work(item)`` for every item, at most ``limit`` at a time (tasks). After a failure no new
-    item is started; the others in flight finish; the first failure is raised."""
+    item is started; the others in flight finish; the first failure is raised. ``on_stop`` is
+    called first thing on a failure, so work in flight can wind down early."""
     pending = iter(items)
     failures: list[BaseException] = []
 
@@ -37,6 +40,8 @@ async def async_run_each(items: Iterable[T], work: Callable[[T], Awaitable[None]
                 await work(item)
             except BaseException as exc:  # re-raised below, after the others finish
                 failures.append(exc)
+                if on_stop is not None:
+                    on_stop()
                 return
 
     await asyncio.gather(*(worker() for _ in range(max(1, limit))))
@@ -44,10 +49,13 @@ async def async_run_each(items: Iterable[T], work: Callable[[T], Awaitable[None]
         raise failures[0]
 
 
-def sync_run_each(items: Iterable[T], work: Callable[[T], None], limit: int) -> None:
+def sync_run_each(
+    items: Iterable[T], work: Callable[[T], None], limit: int, on_stop: Callable[[], None] | None = None
+) -> None:
     """``work(item)`` for every item, at most ``limit`` at a time (threads; inline for 1). After a
     failure, or an interrupt of the calling thread, no new item is started; the ones in flight
-    finish; the first failure is raised."""
+    finish; the first failure is raised. ``on_stop`` is called first thing on a failure or an
+    interrupt, so work in flight can wind down early."""
     if limit <= 1:
         for item in items:
             work(item)
@@ -68,6 +76,8 @@ def sync_run_each(items: Iterable[T], work: Callable[[T], None], limit: int) -> 
             except BaseException as exc:  # re-raised below, after the others finish
                 failures.append(exc)
                 stop.set()
+                if on_stop is not None:
+                    on_stop()
 
     with ThreadPoolExecutor(max_workers=limit, thread_name_prefix="willow-run-each") as pool:
         futures = [pool.submit(worker) for _ in range(limit)]
@@ -76,6 +86,8 @@ def sync_run_each(items: Iterable[T], work: Callable[[T], None], limit: int) -> 
                 future.result()
         except BaseException:
             stop.set()  # the pool's exit waits for the items in flight
+            if on_stop is not None:
+                on_stop()
             raise
     if failures:
         raise failures[0]

@@ -167,13 +167,12 @@ async def async_export_to_files(
     try:
 
         async def export_unit(unit: ExportUnit) -> None:
-            try:
-                await _export_unit(client, job, unit)
-            except BaseException:
-                job.stopping = True  # the units in flight stop at their next page
-                raise
+            await _export_unit(client, job, unit)
 
-        await async_run_each(job.pending(), export_unit, concurrency)
+        def stop() -> None:
+            job.stopping = True  # the units in flight stop at their next page
+
+        await async_run_each(job.pending(), export_unit, concurrency, on_stop=stop)
         job.finish()
     except BaseException as exc:
         attach_partial(exc, job.report)

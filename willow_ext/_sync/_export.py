@@ -168,13 +168,12 @@ def sync_export_to_files(
     try:
 
         def export_unit(unit: ExportUnit) -> None:
-            try:
-                _export_unit(client, job, unit)
-            except BaseException:
-                job.stopping = True  # the units in flight stop at their next page
-                raise
+            _export_unit(client, job, unit)
 
-        sync_run_each(job.pending(), export_unit, concurrency)
+        def stop() -> None:
+            job.stopping = True  # the units in flight stop at their next page
+
+        sync_run_each(job.pending(), export_unit, concurrency, on_stop=stop)
         job.finish()
     except BaseException as exc:
         attach_partial(exc, job.report)

@@ -24,6 +24,7 @@ import itertools
 import json
 import os
 import shutil
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,6 +143,10 @@ class ExportJob:
                     self.report.points_by_twin[twin] = self.report.points_by_twin.get(twin, 0) + count
         self._fetched = 0
         self._points_before = self.report.points
+        # Units run concurrently (threads in the sync client): one unit's bookkeeping at a time.
+        self._lock = threading.RLock()
+        #: Set when a unit raised: the others stop before their next page (resume continues them).
+        self.stopping = False
 
     def _saved_parts(self) -> Iterator[Path]:
         rows = self.work / "rows"
@@ -158,86 +163,92 @@ class ExportJob:
     def begin(self, unit: ExportUnit) -> str | None:
         """The token to continue ``unit`` from (None: its first page); its spool is cut back to
         what the checkpoint covers (a crash may have left a page beyond it)."""
-        state = self.checkpoint.unit(unit.key)
-        spool = self._spool(unit)
-        spool.parent.mkdir(parents=True, exist_ok=True)
-        with spool.open("ab") as handle:
-            handle.truncate(state.spool_bytes if state.token is not None else 0)
-        if state.token is None:
-            state.spool_bytes = state.pages = state.points = 0
-        return state.token
+        with self._lock:
+            state = self.checkpoint.unit(unit.key)
+            spool = self._spool(unit)
+            spool.parent.mkdir(parents=True, exist_ok=True)
+            with spool.open("ab") as handle:
+                handle.truncate(state.spool_bytes if state.token is not None else 0)
+            if state.token is None:
+                state.spool_bytes = state.pages = state.points = 0
+            return state.token
 
     def restart(self, unit: ExportUnit) -> None:
         """The saved token was refused (tokens expire with the server's stored result): start over."""
-        state = self.checkpoint.unit(unit.key)
-        state.token, state.spool_bytes, state.pages, state.points = None, 0, 0, 0
-        self.checkpoint.save()
-        self.begin(unit)
+        with self._lock:
+            state = self.checkpoint.unit(unit.key)
+            state.token, state.spool_bytes, state.pages, state.points = None, 0, 0, 0
+            self.checkpoint.save()
+            self.begin(unit)
 
     def add_page(self, unit: ExportUnit, rows: Sequence[Mapping[str, Any]], next_token: str | None) -> None:
-        self.report.requests += 1
-        state = self.checkpoint.unit(unit.key)
-        spool = self._spool(unit)
-        with spool.open("ab") as handle:
-            handle.write("".join(canonical_line(row) + "\n" for row in rows).encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-            size = handle.tell()
-        state.pages += 1
-        state.points += len(rows)
-        if next_token is not None:
-            # The data is durable; now the checkpoint may say so.
-            state.token, state.spool_bytes = next_token, size
-            self.checkpoint.save()
-        self._fetched += len(rows)
-        if self._progress is not None:
-            self._progress(self._points_before + self._fetched, self.plan.estimated_points)
+        with self._lock:
+            self.report.requests += 1
+            state = self.checkpoint.unit(unit.key)
+            spool = self._spool(unit)
+            with spool.open("ab") as handle:
+                handle.write("".join(canonical_line(row) + "\n" for row in rows).encode("utf-8"))
+                handle.flush()
+                os.fsync(handle.fileno())
+                size = handle.tell()
+            state.pages += 1
+            state.points += len(rows)
+            if next_token is not None:
+                # The data is durable; now the checkpoint may say so.
+                state.token, state.spool_bytes = next_token, size
+                self.checkpoint.save()
+            self._fetched += len(rows)
+            if self._progress is not None:
+                self._progress(self._points_before + self._fetched, self.plan.estimated_points)
 
     def complete(self, unit: ExportUnit) -> None:
         """Write the unit's partitions from its spool, then mark it done."""
-        # Partitions are (twin, UTC day of the point): the last unit includes ``end`` itself,
-        # which can be the next day's midnight.
-        partitions: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
-        with self._spool(unit).open("rb") as handle:
-            for line in handle:
-                row = json.loads(line)
-                twin = row.get("twinId")
-                moment = timestamp_of(row)
-                if twin in unit.twin_ids and unit.owns(moment):
-                    day = moment.astimezone(dt.UTC).date().isoformat()
-                    partitions.setdefault((twin, day), []).append(row)
-        counts = dict.fromkeys(unit.twin_ids, 0)
-        for (twin, day), rows in sorted(partitions.items()):
-            ordered = sort_rows(rows)
-            counts[twin] += len(ordered)
-            if self.partitioned:
-                target = partition_path(self.output, twin, day, self.fmt)
-                atomic_write(target, render(ordered, self.fmt))
-                self.report.files.append(target)
-            else:
-                part = self.work / "rows" / f"{self._twin_index[twin]:06d}" / f"{day}.jsonl"
-                atomic_write(part, render(ordered, "jsonl"))
-        written = sum(counts.values())
-        for twin, count in counts.items():
-            self.report.points_by_twin[twin] += count
-        state = self.checkpoint.unit(unit.key)
-        state.done, state.token, state.points, state.by_twin = True, None, written, counts
-        self.checkpoint.save()
-        self._spool(unit).unlink(missing_ok=True)
-        self.report.units_done += 1
-        self.report.points += written
+        with self._lock:
+            # Partitions are (twin, UTC day of the point): the last unit includes ``end`` itself,
+            # which can be the next day's midnight.
+            partitions: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+            with self._spool(unit).open("rb") as handle:
+                for line in handle:
+                    row = json.loads(line)
+                    twin = row.get("twinId")
+                    moment = timestamp_of(row)
+                    if twin in unit.twin_ids and unit.owns(moment):
+                        day = moment.astimezone(dt.UTC).date().isoformat()
+                        partitions.setdefault((twin, day), []).append(row)
+            counts = dict.fromkeys(unit.twin_ids, 0)
+            for (twin, day), rows in sorted(partitions.items()):
+                ordered = sort_rows(rows)
+                counts[twin] += len(ordered)
+                if self.partitioned:
+                    target = partition_path(self.output, twin, day, self.fmt)
+                    atomic_write(target, render(ordered, self.fmt))
+                    self.report.files.append(target)
+                else:
+                    part = self.work / "rows" / f"{self._twin_index[twin]:06d}" / f"{day}.jsonl"
+                    atomic_write(part, render(ordered, "jsonl"))
+            written = sum(counts.values())
+            for twin, count in counts.items():
+                self.report.points_by_twin[twin] += count
+            state = self.checkpoint.unit(unit.key)
+            state.done, state.token, state.points, state.by_twin = True, None, written, counts
+            self.checkpoint.save()
+            self._spool(unit).unlink(missing_ok=True)
+            self.report.units_done += 1
+            self.report.points += written
 
     def not_found(self, unit: ExportUnit) -> None:
         """404: none of the unit's twins has time series; done, with nothing to write."""
-        self.report.requests += 1
-        self.report.not_found.extend(t for t in unit.twin_ids if t not in self.report.not_found)
-        self.complete(unit)
+        with self._lock:
+            self.report.requests += 1
+            self.report.not_found.extend(t for t in unit.twin_ids if t not in self.report.not_found)
+            self.complete(unit)
 
     def fail(self, unit: ExportUnit, error: BaseException) -> None:
-        self.report.requests += 1
-        self.report.failures.append(
-            UnitFailure(list(unit.twin_ids), unit.start.isoformat(), unit.end.isoformat(), error)
-        )
+        with self._lock:
+            self.report.requests += 1
+            self.report.failures.append(
+                UnitFailure(list(unit.twin_ids), unit.start.isoformat(), unit.end.isoformat(), error)
+            )
 
     # ------------------------------------------------------------------ the end
 

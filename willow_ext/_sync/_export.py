@@ -4,7 +4,8 @@
 - :func:`export_time_series` streams the points page by page (one page in memory).
 - ``export_to_files`` / ``aexport_to_files`` (defined here under a prefixed name) write them to CSV, JSON lines or
   Parquet files, resumably: the plan is in ``_export_plan``, the files and the checkpoint in
-  ``_export_job``; this module only sends the requests, unit after unit.
+  ``_export_job``; this module only sends the requests, up to ``concurrency`` units at a time (a
+  unit's pages follow each other: each needs the previous page's continuation token).
 """
 
 from __future__ import annotations
@@ -16,9 +17,17 @@ from typing import TYPE_CHECKING, Any
 
 from willow_api_client.models import TimeSeriesPage, TimeSeriesPoint
 
+from .._concurrency import sync_run_each
 from .._errors import NotFoundError, WillowError
 from .._export_job import ExportJob, ExportProgress, ExportReport
-from .._export_plan import DEFAULT_POINTS_PER_DAY, EXPORT_PAGE_SIZE, ExportPlan, ExportUnit, plan_export
+from .._export_plan import (
+    DEFAULT_POINTS_PER_DAY,
+    EXPORT_CONCURRENCY,
+    EXPORT_PAGE_SIZE,
+    ExportPlan,
+    ExportUnit,
+    plan_export,
+)
 from .._outputs import format_for
 from .._pagination import TWIN_IDS_PER_REQUEST, PageWalk
 from .._partial import attach_partial, is_fatal
@@ -75,7 +84,7 @@ def _export_unit(client: WillowClient, job: ExportJob, unit: ExportUnit) -> None
     token = job.begin(unit)
     saved = token is not None
     walk = PageWalk(None)
-    while True:
+    while not job.stopping:  # another unit failed: leave this one at its checkpoint
         try:
             page = _page(client, job.plan, unit, token)
         except NotFoundError:
@@ -121,6 +130,7 @@ def sync_export_to_files(
     page_size: int = EXPORT_PAGE_SIZE,
     points_per_day: float = DEFAULT_POINTS_PER_DAY,
     max_twins_per_request: int = TWIN_IDS_PER_REQUEST,
+    concurrency: int = EXPORT_CONCURRENCY,
     progress: ExportProgress | None = None,
 ) -> ExportReport:
     """Export every point of ``twin_ids`` in [start, end] to files, resumably.
@@ -133,6 +143,9 @@ def sync_export_to_files(
     A failed unit is reported in ``ExportReport.failures`` (resume retries it); only an
     authentication or configuration error stops the export, raised with ``error.partial``.
     ``progress(points so far, estimated total)`` is called after each page.
+    ``concurrency``: units fetched at a time, so one request's round-trip does not hold up the
+    next (the rate limit, not the latency, sets the pace); the plan (and so a resume) does not
+    depend on it.
     """
     plan = plan_export(
         twin_ids,
@@ -153,8 +166,14 @@ def sync_export_to_files(
         progress=progress,
     )
     try:
-        for unit in job.pending():
+
+        def export_unit(unit: ExportUnit) -> None:
             _export_unit(client, job, unit)
+
+        def stop() -> None:
+            job.stopping = True  # the units in flight stop at their next page
+
+        sync_run_each(job.pending(), export_unit, concurrency, on_stop=stop)
         job.finish()
     except BaseException as exc:
         attach_partial(exc, job.report)

@@ -282,7 +282,8 @@ def _spawn_workers(specs: list[dict[str, Any]], secret: str) -> list[dict[str, A
     results = []
     for proc, spec in zip(procs, specs, strict=True):
         assert proc.stdout is not None
-        out = proc.stdout.read()
+        with proc.stdout:  # closed here, not left to the garbage collector (a ResourceWarning)
+            out = proc.stdout.read()
         if proc.wait(timeout=900) != 0:
             raise RuntimeError(f"worker for {spec['job']} exited with {proc.returncode}")
         results.append(json.loads(out.strip().splitlines()[-1]))

@@ -38,6 +38,10 @@ _MAX_TOKEN_CHARS = 16_384
 install_log_redaction()
 
 
+#: At most this many replays after a 401 (the first always; later ones only for an expired token).
+MAX_REPLAYS = 3
+
+
 class Secret:
     """A string that never shows itself in repr, str, logs or tracebacks."""
 
@@ -266,6 +270,12 @@ class ClientCredentialsAuth(httpx.Auth):
         ttl = self._failure_ttl if definitive else 0.0
         self._failure = _Failure(error, self._generation, self._clock() + ttl)
 
+    def _may_replay(self, replays: int, used: _Token) -> bool:
+        """After a 401: always one replay with a fresh token. Further ones only when the refused
+        token had outlived its refresh time by then (it expired while the request waited out its
+        retries), never for a token the server refused while it was fresh."""
+        return replays == 0 or (replays < MAX_REPLAYS and self._clock() >= used.refresh_at)
+
     def _invalidate(self, used: _Token) -> None:
         if self._token is used:  # another caller may have refreshed already; keep theirs
             self._token = None
@@ -283,7 +293,7 @@ class ClientCredentialsAuth(httpx.Auth):
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.read()
-        for _ in range(2):  # the request, then at most one replay after a 401
+        for replays in range(1 + MAX_REPLAYS):  # the request, then replays after a 401 (_may_replay)
             token = self._fresh_token()
             if token is None:
                 seen = self._generation
@@ -303,7 +313,7 @@ class ClientCredentialsAuth(httpx.Auth):
                         token = self._store(token_response)
             self._authorize(request, token)
             response = yield request
-            if response.status_code != 401:
+            if response.status_code != 401 or not self._may_replay(replays, token):
                 return
             self._invalidate(token)
 
@@ -311,7 +321,7 @@ class ClientCredentialsAuth(httpx.Auth):
         await request.aread()
         if self._async_lock is None:
             self._async_lock = asyncio.Lock()
-        for _ in range(2):  # the request, then at most one replay after a 401
+        for replays in range(1 + MAX_REPLAYS):  # the request, then replays after a 401 (_may_replay)
             token = self._fresh_token()
             if token is None:
                 seen = self._generation
@@ -332,7 +342,7 @@ class ClientCredentialsAuth(httpx.Auth):
                         token = self._store(token_response)
             self._authorize(request, token)
             response = yield request
-            if response.status_code != 401:
+            if response.status_code != 401 or not self._may_replay(replays, token):
                 return
             self._invalidate(token)
 

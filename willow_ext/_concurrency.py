@@ -56,7 +56,10 @@ def sync_run_each(
     failure, or an interrupt of the calling thread, no new item is started; the ones in flight
     finish; the first failure is raised. ``on_stop`` is called first thing on a failure or an
     interrupt, so work in flight can wind down early."""
-    if limit <= 1:
+    items = list(items)
+    if limit <= 1 or len(items) <= 1:
+        # Inline in the calling thread: nothing to overlap, and Ctrl-C interrupts the work at once
+        # (with threads, the calling thread would wait for the requests in flight to finish).
         for item in items:
             work(item)
         return

@@ -4,6 +4,7 @@ and tokens that expire every few seconds. Nothing may be lost or duplicated."""
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +22,7 @@ from willow_ext import (
     aingest,
     ingest,
 )
+from willow_ext._redact import register_secret
 from willow_ext.testing import FaultConfig, LocalWillow, add_insight_trees
 
 HOSTILE = FaultConfig(
@@ -34,6 +36,17 @@ HOSTILE = FaultConfig(
 )
 POLICY = RetryPolicy(backoff_initial=0.01, backoff_max=0.2, max_attempts=10, max_total_seconds=60)
 BASE = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def crowded_secret_registry() -> None:
+    """The masking registry as a long-lived process leaves it: many earlier tokens and a few very
+    long secrets. Run after the whole suite (which once registered a 1 MB bogus token), every token
+    refresh took seconds inside the token lock and the 100k ingest stalled; alone it passed."""
+    for _ in range(200):
+        register_secret(secrets.token_urlsafe(32))
+    for index in range(4):
+        register_secret(f"long-{index}-" + "x/&é" * 50_000)
 
 
 def stream(count: int, twins: int = 50) -> Iterator[dict[str, Any]]:

@@ -423,11 +423,18 @@ def _parse_token_response(response: httpx.Response, now: float, leeway: float) -
     access_token = body["access_token"]
     if not isinstance(access_token, str) or not access_token:
         raise AuthenticationError("token endpoint sent an empty or non-string access_token", status_code=200)
-    register_secret(access_token)  # before any check can quote it
-    if len(access_token) > _MAX_TOKEN_CHARS or not _B64TOKEN.fullmatch(access_token):
+    if len(access_token) > _MAX_TOKEN_CHARS:
+        # Refused before it is registered for masking: it is never used and never quoted, and a
+        # hostile endpoint's megabyte "token" must not cost masking work for every later message.
         raise AuthenticationError(
-            "token endpoint sent an access_token that cannot be a Bearer credential "
-            f"(RFC 6750 b64token, at most {_MAX_TOKEN_CHARS} characters)",
+            f"token endpoint sent an access_token of {len(access_token)} characters; a Bearer "
+            f"credential here is at most {_MAX_TOKEN_CHARS}",
+            status_code=200,
+        )
+    register_secret(access_token)  # before any check can quote it
+    if not _B64TOKEN.fullmatch(access_token):
+        raise AuthenticationError(
+            "token endpoint sent an access_token that cannot be a Bearer credential (RFC 6750 b64token)",
             status_code=200,
         )
     lifetime = _lifetime(body.get("expires_in"))

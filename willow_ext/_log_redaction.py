@@ -13,6 +13,9 @@ import re
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus
 
+from ._redact import MASK
+from ._redact import redact as redact_registered
+
 __all__ = ["REDACTED", "RedactingFilter", "redact"]
 
 REDACTED = "[redacted]"
@@ -34,6 +37,8 @@ _PATTERNS = (
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """``text`` with every known secret (raw or URL-encoded) and every credential-shaped field replaced."""
+    # First every secret the package holds, in every encoding (``_redact``); then the ones named here.
+    text = redact_registered(text).replace(MASK, REDACTED)
     for secret in secrets:
         if secret:
             for form in {secret, quote(secret, safe=""), quote_plus(secret)}:

@@ -9,12 +9,13 @@ bounded length.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import logging
 import re
 import threading
-from collections import deque
+from collections import OrderedDict
 from urllib.parse import quote, quote_plus
 
 __all__ = ["MASK", "RedactingFilter", "forms_of", "install_log_redaction", "redact", "register_secret", "safe_text"]
@@ -27,10 +28,11 @@ MIN_SECRET_CHARS = 8
 _MAX_REMEMBERED = 256
 
 _lock = threading.Lock()
-_secrets: deque[str] = deque(maxlen=_MAX_REMEMBERED)
-_forms: tuple[str, ...] = ()
-_lowered: tuple[str, ...] = ()
-_pattern: re.Pattern[str] | None = None
+#: Every registered secret with its (case-folded form, form) pairs, oldest first (at most
+#: ``_MAX_REMEMBERED``).
+_registry: OrderedDict[str, tuple[tuple[str, str], ...]] = OrderedDict()
+#: (case-folded form, form) for every form of every registered secret: what :func:`redact` scans.
+_scan: tuple[tuple[str, str], ...] = ()
 # C0/C1 controls, DEL, and the Unicode line/paragraph separators and bidi overrides.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
@@ -53,33 +55,44 @@ def forms_of(secret: str) -> set[str]:
 
 
 def register_secret(secret: str) -> None:
-    """Mask ``secret`` (in all its forms) in everything :func:`redact` sees from now on."""
-    global _forms, _lowered, _pattern
+    """Mask ``secret`` (in all its forms) in everything :func:`redact` sees from now on.
+
+    Costs work for this secret only: the token flow registers each new access token while other
+    callers wait for it, so a registration must not grow with what was registered before (a
+    regex over every remembered secret, rebuilt here, once took seconds per token).
+    """
+    global _scan
     if len(secret) < MIN_SECRET_CHARS:
         return
     with _lock:
-        if secret in _secrets:
+        if secret in _registry:
             return
-        _secrets.append(secret)
-        forms: set[str] = set()
-        for known in _secrets:
-            forms |= forms_of(known)
-        # Longest first, so a secret that contains another is masked whole.
-        _forms = tuple(sorted(forms, key=len, reverse=True))
-        _lowered = tuple({form.lower() for form in _forms})
-        # Case-insensitive: percent-encoding hex may be either case, and a server may fold case.
-        _pattern = re.compile("|".join(map(re.escape, _forms)), re.IGNORECASE)
+        _registry[secret] = tuple((form.casefold(), form) for form in forms_of(secret))
+        if len(_registry) > _MAX_REMEMBERED:
+            _registry.popitem(last=False)
+        # References only (the strings are shared, their hashes cached): no work per earlier secret's text.
+        _scan = tuple(dict.fromkeys(pair for pairs in _registry.values() for pair in pairs))
 
 
 def redact(text: str) -> str:
     """``text`` with every registered secret masked (in any letter case)."""
-    pattern = _pattern
-    if pattern is None:
+    scan = _scan
+    if not scan:
         return text
-    lowered = text.lower()
-    if not any(form in lowered for form in _lowered):  # the common case: plain substring scans
+    folded = text.casefold()
+    # The common case ends here: plain substring scans, no regex. Only the forms found are matched.
+    present = {form for folded_form, form in scan if folded_form in folded}
+    if not present:
         return text
-    return pattern.sub(MASK, text)
+    return _pattern_for(frozenset(present)).sub(MASK, text)
+
+
+@functools.lru_cache(maxsize=64)
+def _pattern_for(forms: frozenset[str]) -> re.Pattern[str]:
+    # Longest first, so a secret that contains another is masked whole. Case-insensitive:
+    # percent-encoding hex may be either case, and a server may fold case.
+    ordered = sorted(forms, key=lambda form: (-len(form), form))
+    return re.compile("|".join(map(re.escape, ordered)), re.IGNORECASE)
 
 
 def _escape(match: re.Match[str]) -> str:

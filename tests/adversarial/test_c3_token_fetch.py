@@ -242,6 +242,20 @@ def test_an_access_token_that_cannot_be_a_bearer_credential_is_refused(serve: An
     assert len(str(info.value)) < 1200
 
 
+def test_an_overlong_access_token_is_refused_before_it_is_registered_for_masking(serve: Any) -> None:
+    # Registered, a megabyte "token" made every later registration in the process cost seconds
+    # (while other callers waited for their token). It is never used or quoted, so never registered.
+    from willow_ext import _redact
+
+    overlong = "b" * 1_000_000
+    server = serve(_twin, token=lambda s: jreply({"access_token": overlong, "expires_in": 60}))
+    with server.client() as client, pytest.raises(AuthenticationError, match="1000000 characters") as info:
+        client.twins.get("T-1")
+    assert not server.api()
+    assert overlong not in _redact._registry
+    assert "bbbbbbbb" not in str(info.value)
+
+
 @pytest.mark.parametrize(
     "body",
     [b"", b"null", b"[]", b'"token"', b"<html>login</html>", b"{" * 100_000, b"\xff\xfe\x00garbage"],

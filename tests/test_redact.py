@@ -1,0 +1,78 @@
+"""The process-wide secret registry behind every message and log line.
+
+A registration happens while other callers wait for a token (the auth flow holds its lock), so
+its cost must not grow with what was registered before: a registry rebuilt whole on each
+registration once turned a 1 MB bogus token, registered earlier in the process, into seconds per
+later token refresh — a stall under 3 s tokens.
+"""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import quote, quote_plus
+
+import pytest
+
+from willow_ext import _redact
+from willow_ext._redact import MASK, redact, register_secret, safe_text
+
+
+@pytest.fixture
+def fresh_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty registry for this test; the process's own is put back afterwards."""
+    monkeypatch.setattr(_redact, "_registry", type(_redact._registry)())
+    monkeypatch.setattr(_redact, "_scan", ())
+
+
+def test_a_registration_computes_the_forms_of_the_new_secret_only(
+    fresh_registry: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    computed: list[int] = []
+    real_forms_of = _redact.forms_of
+
+    def counting_forms_of(secret: str) -> set[str]:
+        computed.append(len(secret))
+        return real_forms_of(secret)
+
+    monkeypatch.setattr(_redact, "forms_of", counting_forms_of)
+    for index in range(5):
+        register_secret(f"{index}" + "x/&é" * 250_000)  # a megabyte each, every encoding different
+    patterns_before = _redact._pattern_for.cache_info().currsize
+    register_secret("a-fresh-access-token-value")
+    register_secret("a-fresh-access-token-value")  # again: nothing to do
+    assert computed == [1_000_001] * 5 + [26]
+    assert _redact._pattern_for.cache_info().currsize == patterns_before  # no regex built on registration
+
+
+def test_every_form_of_every_secret_is_masked_with_a_crowded_registry(fresh_registry: None) -> None:
+    remembered = [secrets.token_urlsafe(32) for _ in range(_redact._MAX_REMEMBERED - 1)]
+    for secret in remembered:
+        register_secret(secret)
+    odd = "s3cr/et+value== é<&>"
+    register_secret(odd)
+    for secret in (remembered[0], remembered[-1], odd):
+        for form in (secret, quote(secret, safe=""), quote_plus(secret), quote(secret, safe="").lower()):
+            text = f"echoed: {form} (end)"
+            assert redact(text) == f"echoed: {MASK} (end)", form
+    assert redact("nothing secret here") == "nothing secret here"
+
+
+def test_a_secret_containing_another_is_masked_whole(fresh_registry: None) -> None:
+    register_secret("inner-secret")
+    register_secret("outer-inner-secret-tail")
+    assert redact("x outer-inner-secret-tail y inner-secret z") == f"x {MASK} y {MASK} z"
+
+
+def test_the_oldest_secret_is_forgotten_once_the_registry_is_full(fresh_registry: None) -> None:
+    first = "the-very-first-token"
+    register_secret(first)
+    for _ in range(_redact._MAX_REMEMBERED):
+        register_secret(secrets.token_urlsafe(32))
+    assert len(_redact._registry) == _redact._MAX_REMEMBERED
+    assert first not in _redact._registry
+    assert safe_text(first) == first
+
+
+def test_short_values_are_not_registered(fresh_registry: None) -> None:
+    register_secret("short")
+    assert redact("a short message") == "a short message"

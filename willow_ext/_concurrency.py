@@ -4,13 +4,14 @@ can turn ``async_sleep`` in ``willow_ext/_async`` into ``sync_sleep`` in ``willo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-__all__ = ["async_run_each", "async_sleep", "sync_run_each", "sync_sleep"]
+__all__ = ["async_deadline", "async_run_each", "async_sleep", "sync_deadline", "sync_run_each", "sync_sleep"]
 
 T = TypeVar("T")
 
@@ -21,6 +22,19 @@ async def async_sleep(seconds: float) -> None:
 
 def sync_sleep(seconds: float) -> None:
     time.sleep(seconds)
+
+
+def async_deadline(seconds: float | None) -> contextlib.AbstractAsyncContextManager[object]:
+    """A scope cancelled after ``seconds`` (raising TimeoutError); None: no limit."""
+    return asyncio.timeout(seconds)
+
+
+def sync_deadline(seconds: float | None) -> contextlib.AbstractContextManager[object]:
+    # A different half on purpose: a thread blocked in a socket read cannot be cancelled from
+    # outside. The sync transports are bounded by per-read timeouts (capped at what is left of the
+    # budget) and by a deadline check between body chunks, so only a server that trickles its
+    # *headers* can outlast the budget there (h11 caps headers at 100 KB).
+    return contextlib.nullcontext()
 
 
 async def async_run_each(

@@ -31,6 +31,7 @@ import httpx
 from ._errors import InvalidRequestError
 
 __all__ = [
+    "DEADLINE_EXTENSION",
     "RETRY_AFTER_EXTENSION",
     "RETRY_POLICY_EXTENSION",
     "THROTTLE_WAIT_EXTENSION",
@@ -40,10 +41,13 @@ __all__ = [
     "RetryLoop",
     "RetryPolicy",
     "RetryStats",
+    "deadline_exceeded",
     "decide_retry",
+    "extend_deadline",
     "is_replay_safe",
     "parse_retry_after",
     "queued_seconds",
+    "seconds_left",
 ]
 
 logger = logging.getLogger("willow_ext")
@@ -56,6 +60,9 @@ RETRY_AFTER_EXTENSION = "willow_retry_after"
 #: The response extension carrying how long the attempt queued for a throttle slot: time spent
 #: waiting our turn under the rate limit is not time lost to failures, so the deadline leaves it out.
 THROTTLE_WAIT_EXTENSION = "willow_throttle_wait"
+#: The request extension holding the ``time.monotonic()`` by which this attempt must be over (the
+#: call's deadline). Per-read timeouts alone cannot bound a server that trickles one byte at a time.
+DEADLINE_EXTENSION = "willow_deadline"
 
 #: Retried statuses: request timeout, rate limited, and gateway/availability failures.
 RETRY_STATUSES = frozenset({408, 429, 502, 503, 504})
@@ -260,6 +267,24 @@ def queued_seconds(response: httpx.Response) -> float:
     return _seconds_extension(response, THROTTLE_WAIT_EXTENSION) or 0.0
 
 
+def seconds_left(request: httpx.Request) -> float | None:
+    """Time left before this attempt's deadline, or None when it has none (outside the retries)."""
+    deadline = request.extensions.get(DEADLINE_EXTENSION)
+    return deadline - time.monotonic() if isinstance(deadline, float) else None
+
+
+def extend_deadline(request: httpx.Request, seconds: float) -> None:
+    """Move the deadline later by ``seconds`` spent queueing for a throttle slot (not charged)."""
+    deadline = request.extensions.get(DEADLINE_EXTENSION)
+    if isinstance(deadline, float) and seconds > 0:
+        request.extensions[DEADLINE_EXTENSION] = deadline + seconds
+
+
+def deadline_exceeded(request: httpx.Request) -> httpx.ReadTimeout:
+    """What an attempt raises when the call's deadline passes while its response is still arriving."""
+    return httpx.ReadTimeout("the call's time budget ran out while the response was arriving", request=request)
+
+
 class RetryBudget:
     """How many retries the requests of the last ``window`` seconds have earned (thread-safe).
 
@@ -387,9 +412,13 @@ class RetryLoop:
         return policy if isinstance(policy, RetryPolicy) else self.policy
 
     def cap_timeout(self, request: httpx.Request, started: float) -> None:
-        """Cap this attempt's timeouts at what is left of the call's budget, so that one slow
-        attempt (or a slow token fetch) cannot outlast it."""
-        remaining = max(MIN_ATTEMPT_SECONDS, self.policy_for(request).max_total_seconds - (time.monotonic() - started))
+        """Cap this attempt's timeouts, and set its deadline, at what is left of the call's budget,
+        so that one slow attempt (or a slow token fetch) cannot outlast it."""
+        now = time.monotonic()
+        remaining = max(MIN_ATTEMPT_SECONDS, self.policy_for(request).max_total_seconds - (now - started))
+        # Timeouts bound each read; the deadline bounds the whole attempt (a byte every 0.3 s passes
+        # every read timeout). The body-limit transport, nearest the network, enforces it.
+        request.extensions[DEADLINE_EXTENSION] = now + remaining
         timeout = request.extensions.get("timeout")
         if isinstance(timeout, dict):
             request.extensions["timeout"] = {

@@ -5,16 +5,29 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
+import re
+import socket
+import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from willow_ext import AsyncWillowClient, InternalServerError, RetryPolicy, ThrottlePolicy, WillowError
+from willow_ext import (
+    APITimeoutError,
+    AsyncWillowClient,
+    InternalServerError,
+    RetryPolicy,
+    ThrottlePolicy,
+    WillowClient,
+    WillowError,
+)
 
-from .conftest import TOKEN, Reply, Seen
+from .conftest import CLIENT_ID, SECRET, TOKEN, Reply, Seen
 
 
 def _policy(total: float, attempts: int = 8, initial: float = 0.05) -> RetryPolicy:
@@ -144,3 +157,106 @@ async def test_async_retries_stop_within_the_total_budget(serve: Any) -> None:
         with pytest.raises(InternalServerError):
             await client.twins.get("T-1")
         assert time.monotonic() - started < 0.9
+
+
+# --------------------------------------------------------------------------- trickling servers
+# A server that keeps every read timeout happy (a byte every 0.2 s) must still not outlast the
+# call's budget: the deadline covers the whole attempt, not each read.
+
+
+class _Trickler:
+    """Raw loopback server: a normal token (unless ``part`` is "token"), then an answer whose
+    ``part`` ("body", "headers" or "token" body) arrives one byte every ``every`` seconds."""
+
+    def __init__(self, part: str, every: float = 0.2, total: int = 60) -> None:
+        self.part, self.every, self.total = part, every, total
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.base_url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/api/v3"
+        self.open = True
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while self.open:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _drip(self, conn: socket.socket, head: bytes, unit: bytes) -> None:
+        conn.sendall(head)
+        for _ in range(self.total):
+            if not self.open:
+                return
+            conn.sendall(unit)
+            time.sleep(self.every)
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += conn.recv(65536)
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = re.search(rb"(?i)content-length: *(\d+)", head)
+                while length and len(body) < int(length.group(1)):
+                    body += conn.recv(65536)
+                is_token = b"/oauth2/token" in head.split(b"\r\n", 1)[0]
+                ok = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n"
+                if is_token and self.part != "token":
+                    token = json.dumps({"access_token": TOKEN, "token_type": "Bearer", "expires_in": 3600}).encode()
+                    conn.sendall(ok.replace(b"500", str(len(token)).encode()) + token)
+                elif self.part == "headers":
+                    self._drip(conn, b"HTTP/1.1 200 OK\r\n", b"X-A: b\r\n")
+                else:
+                    self._drip(conn, ok, b" ")
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.open = False
+        self.sock.close()
+
+
+@pytest.fixture
+def trickler() -> Iterator[Callable[[str], _Trickler]]:
+    servers: list[_Trickler] = []
+
+    def start(part: str) -> _Trickler:
+        servers.append(_Trickler(part))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+TRICKLE_POLICY = RetryPolicy(max_attempts=3, backoff_initial=0.01, backoff_max=0.02, max_total_seconds=1.5)
+
+
+@pytest.mark.parametrize("part", ["body", "token"])
+def test_a_trickled_answer_ends_at_the_call_deadline(trickler: Callable[[str], _Trickler], part: str) -> None:
+    server = trickler(part)
+    client = WillowClient(
+        base_url=server.base_url, client_id=CLIENT_ID, client_secret=SECRET, timeout=1.0, retry=TRICKLE_POLICY
+    )
+    with client:
+        elapsed, exc = _timed(lambda: client.twins.get("T-1"))
+    assert isinstance(exc, APITimeoutError), exc
+    assert elapsed < 1.5 + 0.6  # the budget plus a read timeout's slack at most, not 60 bytes x 0.2 s
+
+
+@pytest.mark.parametrize("part", ["body", "token", "headers"])
+async def test_a_trickled_answer_ends_at_the_call_deadline_async(
+    trickler: Callable[[str], _Trickler], part: str
+) -> None:
+    server = trickler(part)
+    started = time.monotonic()
+    async with AsyncWillowClient(
+        base_url=server.base_url, client_id=CLIENT_ID, client_secret=SECRET, timeout=1.0, retry=TRICKLE_POLICY
+    ) as client:
+        with pytest.raises(APITimeoutError):
+            await client.twins.get("T-1")
+    assert time.monotonic() - started < 1.5 + 0.6

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 
 from .._concurrency import async_sleep
+from .._retry import extend_deadline
 from .._throttle import ThrottlePolicy
 from .._throttle_backends import ThrottleBackend
 from .._throttle_transport import THROTTLE_WAIT_EXTENSION, ThrottleShell, ThrottleStats
@@ -50,6 +51,7 @@ class AsyncThrottleTransport(ThrottleShell, httpx.AsyncBaseTransport):
         asked = time.monotonic()
         slot_id = await self.limiter.aacquire(group, self.policy, sleep=self._sleep, stats=self.stats)
         waited = time.monotonic() - asked
+        extend_deadline(request, waited)  # queueing for our turn is not charged to the call's budget
         try:
             response = await self._transport.handle_async_request(request)
         finally:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import httpx
 
 from .._concurrency import sync_sleep
+from .._retry import extend_deadline
 from .._throttle import ThrottlePolicy
 from .._throttle_backends import ThrottleBackend
 from .._throttle_transport import THROTTLE_WAIT_EXTENSION, ThrottleShell, ThrottleStats
@@ -51,6 +52,7 @@ class ThrottleTransport(ThrottleShell, httpx.BaseTransport):
         asked = time.monotonic()
         slot_id = self.limiter.acquire(group, self.policy, sleep=self._sleep, stats=self.stats)
         waited = time.monotonic() - asked
+        extend_deadline(request, waited)  # queueing for our turn is not charged to the call's budget
         try:
             response = self._transport.handle_request(request)
         finally:

@@ -310,3 +310,22 @@ def test_bad_arguments_are_typed_errors(client: WillowClient) -> None:
             bulk_ingest(client, points(1), **kwargs)
     with pytest.raises(InvalidRequestError):
         bulk_get_twins(client, ["AHU-1"], chunk_size=0)
+
+
+@pytest.mark.parametrize(
+    ("point", "named"),
+    [
+        ({"connectorId": "\ud800"}, "connectorId"),
+        ({"unit": "x\udfff"}, "unit"),
+        ({1: "x"}, "field name 1"),
+        ({"properties": {"k": {"\ud800": 1}}}, "properties"),
+    ],
+)
+def test_json_value_problem_asks_the_request_encoder_and_names_the_field(point: dict[Any, Any], named: str) -> None:
+    from willow_ext._bulk import json_value_problem
+
+    base = {"dtId": "T-1", "connectorId": "c", "sourceTimestamp": "2026-01-01T00:00:00Z", "scalarValue": 1.0}
+    problem = json_value_problem({**base, **point})
+    assert problem is not None
+    assert named in problem
+    assert json_value_problem(base) is None

@@ -8,7 +8,9 @@ done, failed with the error of its request, or never sent. Nothing finished is t
   stops the job, after the requests in flight have finished, and is raised with the report so far
   as ``error.partial`` (see ``_partial.py``). The same holds when the caller's point source raises,
   on ``KeyboardInterrupt`` and on task cancellation: in-flight requests are finished (threads) or
-  cancelled (asyncio tasks) before the call raises, so nothing keeps sending afterwards;
+  cancelled (asyncio tasks) before the call raises, so nothing keeps sending afterwards. A
+  ``progress`` callback that raises stops the job the same way; it is called only after the
+  outcome it reports is booked, so its error loses nothing;
 - until one request has succeeded only one is in flight (``in_flight_limit``), so a wrong secret
   costs one token request, not one per worker.
 
@@ -28,12 +30,14 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import orjson
 from willow_api_client.models import TimeSeriesWrite, Twin
 
 from ._errors import InvalidRequestError
 from ._jobs import JobState, in_flight_limit
 from ._pagination import POINTS_PER_REQUEST, TWIN_IDS_PER_REQUEST
 from ._partial import attach_partial
+from ._redact import safe_text
 from ._requests import WirePoint, checked_ids, chunked, telemetry_point
 
 if TYPE_CHECKING:
@@ -133,14 +137,15 @@ async def _run_as_tasks(
     concurrency: int,
 ) -> None:
     """The asyncio twin of :func:`_run_in_threads`. When the source raises, in-flight requests
-    finish; when the caller's task is cancelled (or KeyboardInterrupt), they are cancelled. Either
-    way they have ended before this returns or raises."""
+    finish; when the caller's task is cancelled (or KeyboardInterrupt), even while waiting for them,
+    they are cancelled. Either way they have ended, and are accounted for, before this returns or
+    raises; a cancellation that arrived meanwhile is raised as ``CancelledError``."""
     in_flight: dict[asyncio.Task[R], W] = {}
 
     def collect(done: Iterable[asyncio.Task[R]]) -> None:
         for task in done:
             work = in_flight.pop(task)
-            if task.cancelled():
+            if task.cancelled() or not task.done():  # not done: it ignored its cancellation
                 abandon(work, CANCELLED_IN_FLIGHT)
             else:
                 error = task.exception()
@@ -149,6 +154,7 @@ async def _run_as_tasks(
     async def call(work: W) -> R:
         return await send(work)
 
+    interrupted = False
     try:
         exhausted = False
         while True:
@@ -165,14 +171,39 @@ async def _run_as_tasks(
             done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
             collect(done)
     except (asyncio.CancelledError, KeyboardInterrupt):
-        for task in in_flight:
-            task.cancel()
+        interrupted = True
         raise
     finally:
         if in_flight:
-            # Shielded: a second cancellation must not leave tasks sending after we raised.
-            await asyncio.shield(asyncio.wait(list(in_flight)))
+            cancelled_meanwhile = await _end_tasks(list(in_flight), cancel=interrupted)
             collect(list(in_flight))
+            if cancelled_meanwhile:
+                raise asyncio.CancelledError  # the caller's cancellation wins over the source's error
+
+
+#: How long cancelled requests get to end (a task that ignores its cancellation is then given up).
+CANCEL_GRACE_SECONDS = 5.0
+
+
+async def _end_tasks(tasks: list[asyncio.Task[Any]], *, cancel: bool) -> bool:
+    """Wait until every task has ended: they finish, or they are cancelled first when ``cancel``
+    or when the caller is cancelled while waiting (no request may leave after the job raised).
+    True when the caller was cancelled meanwhile, so it can raise ``CancelledError`` afterwards."""
+    cancelled_meanwhile = False
+    deadline: float | None = None
+    loop = asyncio.get_running_loop()
+    while True:
+        if cancel and deadline is None:
+            for task in tasks:
+                task.cancel()
+            deadline = loop.time() + CANCEL_GRACE_SECONDS
+        pending = [task for task in tasks if not task.done()]
+        if not pending or (deadline is not None and loop.time() >= deadline):
+            return cancelled_meanwhile
+        try:
+            await asyncio.wait(pending, timeout=None if deadline is None else deadline - loop.time())
+        except asyncio.CancelledError:
+            cancelled_meanwhile = cancel = True
 
 
 def _stop_if_fatal(state: JobState, partial: object) -> None:
@@ -252,7 +283,7 @@ class _TwinJob:
         self._done += len(chunk)
         if self._progress is not None:
             failed = len(self.failed)
-            self._progress(self._done - failed, failed)
+            self.state.tell(self._progress, self._done - failed, failed)
 
     @property
     def failed(self) -> list[str]:
@@ -392,26 +423,53 @@ class _Batch:
     points: list[TimeSeriesWrite | WirePoint]
 
 
+def _serializer_problem(wire: Mapping[Any, Any]) -> str | None:
+    """Why orjson, which encodes the request body (``post_telemetry``), refuses the point, naming
+    the field, or None. Asking the serializer itself keeps its limits (lone surrogates, non-string
+    keys, nesting past 254 levels, integers over 64 bits, unknown types) out of this module."""
+    try:
+        orjson.dumps(wire)
+    except orjson.JSONEncodeError as whole:
+        for key, item in wire.items():
+            if not isinstance(key, str):
+                return f"field name {repr(key)[:60]} is not a string"
+            for name, part in ((f"field name {repr(key)[:60]}", key), (key[:60], item)):
+                try:
+                    orjson.dumps(part)
+                except orjson.JSONEncodeError as exc:
+                    return f"{safe_text(name, 80)} cannot be sent as JSON: {_serializer_reason(exc)}"
+        return f"cannot be sent as JSON: {_serializer_reason(whole)}"
+    return None
+
+
+def _serializer_reason(error: Exception) -> str:
+    text = str(error)
+    if "surrogates not allowed" in text:
+        return "it holds a lone surrogate (not valid Unicode text)"
+    if "Recursion limit" in text:
+        return "nested too deeply for the JSON encoder"
+    return safe_text(text, 100)
+
+
 def json_value_problem(point: TimeSeriesWrite | Mapping[str, Any]) -> str | None:
-    """Why the point's values cannot travel as JSON (NaN, Infinity, an unserialisable object), or
-    None. Python's json writes NaN as a bare ``NaN``, which is not JSON (RFC 8259 §6): the server
-    would refuse the whole batch for one point."""
-    if isinstance(point, TimeSeriesWrite):
-        value: object = point.scalar_value
-        properties: object = point.properties
-    else:
-        value, properties = point.get("scalarValue"), point.get("properties")
+    """Why the point cannot travel as JSON, or None: what the request serializer refuses (see
+    :func:`_serializer_problem`), and NaN or Infinity, which it would silently write as ``null``
+    (and Python's json as a bare ``NaN``, not JSON, RFC 8259 §6): the server would refuse or
+    misread the whole batch for one point."""
+    wire: Mapping[Any, Any] = point.to_dict() if isinstance(point, TimeSeriesWrite) else point
+    problem = _serializer_problem(wire)
+    if problem is not None:
+        return problem
+    value, properties = wire.get("scalarValue"), wire.get("properties")
     if type(value) is float and not math.isfinite(value):
         return f"scalarValue {value!r} cannot be sent as JSON"
     for name, item in (("scalarValue", value), ("properties", properties)):
         if item is None or type(item) in (int, float, str, bool):
             continue
-        if hasattr(item, "to_dict"):
-            item = item.to_dict()
         try:
             json.dumps(item, allow_nan=False)
         except (TypeError, ValueError, RecursionError) as exc:
-            return f"{name} cannot be sent as JSON: {type(exc).__name__}: {str(exc)[:100]}"
+            return f"{name} cannot be sent as JSON: {type(exc).__name__}: {safe_text(exc, 100)}"
     return None
 
 
@@ -439,13 +497,19 @@ class _IngestJob:
         except InvalidRequestError as exc:
             self.report.failures.append(IngestFailure(f"invalid point: {exc}", index, [raw]))
             return None
+        except RecursionError:  # the strict-JSON check walks nested values recursively
+            self.report.failures.append(IngestFailure("invalid point: nested too deeply for JSON", index, [raw]))
+            return None
         # Fast path: telemetry_point already refused a non-finite or over-wide number, and a checked
-        # wire point with four keys has no properties, so json_value_problem() could only say None.
-        if not (type(point) is WirePoint and len(point) == 4 and type(point["scalarValue"]) in _PLAIN_NUMBERS):
+        # wire point with four keys has no properties, so only the serializer's own limits (a lone
+        # surrogate in an id) are left to ask about.
+        if type(point) is WirePoint and len(point) == 4 and type(point["scalarValue"]) in _PLAIN_NUMBERS:
+            problem = _serializer_problem(point)
+        else:
             problem = json_value_problem(point)
-            if problem is not None:
-                self.report.failures.append(IngestFailure(f"invalid point: {problem}", index, [raw]))
-                return None
+        if problem is not None:
+            self.report.failures.append(IngestFailure(f"invalid point: {problem}", index, [raw]))
+            return None
         if not self._pending:
             self._first = index
         self._pending.append(point)
@@ -467,8 +531,7 @@ class _IngestJob:
             self.report.failures.append(
                 IngestFailure(f"{type(error).__name__}: {error}", batch.first_index, list(batch.points))
             )
-        if self._progress is not None:
-            self._progress(self.report.sent, self.report.failed)
+        self.state.tell(self._progress, self.report.sent, self.report.failed)
 
     def abandon(self, batch: _Batch, reason: str) -> None:
         if reason == CANCELLED_IN_FLIGHT:

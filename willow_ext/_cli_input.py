@@ -2,10 +2,12 @@
 
 A bad file is refused with :class:`InputFileError` naming the line (``points.csv line 3: ...``),
 never a traceback: bytes that are not UTF-8, a line longer than :data:`MAX_LINE_BYTES`, a CSV field
-over the csv module's limit, a JSON line that is broken, nested too deeply or not an object, and
-numbers a point cannot carry (``NaN``, ``Infinity``, ``1e999``). A UTF-8 byte-order mark (Excel
-writes one) is skipped. Whether a well-formed point is acceptable (a twin reference, a timestamp)
-is left to ``ingest``'s per-point rules, which refuse it with a reason in the report.
+over the csv module's limit, a JSON line that is broken, nested too deeply or not an object,
+numbers a point cannot carry (``NaN``, ``Infinity``, ``1e999``), and values the request encoder
+refuses (an escaped lone surrogate such as ``"\\ud800"``, nesting deeper than it allows).
+A UTF-8 byte-order mark (Excel writes one) is skipped. Whether a well-formed point is acceptable
+(a twin reference, a timestamp) is left to ``ingest``'s per-point rules, which refuse it with a
+reason in the report.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from ._bulk import json_value_problem
 from ._errors import InvalidRequestError
 
 __all__ = ["MAX_LINE_BYTES", "InputFileError", "count_points", "read_points"]
@@ -113,6 +116,11 @@ def _json_points(path: Path, handle: BinaryIO) -> Iterator[dict[str, Any]]:
         if not isinstance(value, dict):
             kind = type(value).__name__.replace("dict", "object").replace("list", "array").replace("str", "string")
             raise InputFileError(path, number, f"expected a JSON object (one point per line), got {kind}")
+        # What json reads but the request encoder refuses (an escaped lone surrogate, deep nesting)
+        # would otherwise fail the whole batch later, with a reason that names no line.
+        problem = json_value_problem(value)
+        if problem is not None:
+            raise InputFileError(path, number, problem)
         yield value
 
 

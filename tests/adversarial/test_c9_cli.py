@@ -326,6 +326,34 @@ def test_more_bad_jsonl_files(serve: Any, tmp_path: Path, label: str, content: s
     assert not server.api()
 
 
+# JSON reads these, but the request encoder (orjson) refuses them: without the check they failed
+# every point of their batch later (exit 5) with a reason that named no line.
+ENCODER_REFUSES_JSONL: dict[str, tuple[str, str]] = {
+    "escaped-lone-surrogate-line-2": (
+        GOOD + "\n" + GOOD.replace('"T-1"', '"T-2\\ud800"') + "\n" + GOOD + "\n",
+        "line 2",
+    ),
+    "300-deep-properties-line-1": (
+        GOOD[:-1] + ', "properties": ' + "[" * 300 + "]" * 300 + "}\n" + GOOD + "\n",
+        "line 1",
+    ),
+    "lone-surrogate-key-line-3": (f"{GOOD}\n{GOOD}\n" + GOOD[:-1] + ', "\\udc00": 1}\n', "line 3"),
+}
+
+
+@pytest.mark.parametrize("label", ENCODER_REFUSES_JSONL)
+def test_a_jsonl_line_the_request_encoder_refuses_is_named_before_sending(
+    serve: Any, tmp_path: Path, label: str
+) -> None:
+    content, where = ENCODER_REFUSES_JSONL[label]
+    server = _sink(serve)
+    path = tmp_path / "points.jsonl"
+    path.write_text(content)
+    result = run_cli(server, "timeseries", "ingest", str(path))
+    assert_clean_error(result, EXIT_USAGE, where, "cannot be sent as JSON")
+    assert not server.api()  # refused by the whole-file check, before the first point is sent
+
+
 def test_a_jsonl_file_with_a_byte_order_mark_and_blank_lines_is_read_normally(serve: Any, tmp_path: Path) -> None:
     server = _sink(serve)
     path = tmp_path / "points.jsonl"

@@ -8,6 +8,7 @@ later token refresh — a stall under 3 s tokens.
 
 from __future__ import annotations
 
+import json
 import secrets
 from urllib.parse import quote, quote_plus
 
@@ -76,3 +77,38 @@ def test_the_oldest_secret_is_forgotten_once_the_registry_is_full(fresh_registry
 def test_short_values_are_not_registered(fresh_registry: None) -> None:
     register_secret("short")
     assert redact("a short message") == "a short message"
+
+
+def test_forms_cover_what_common_libraries_write_and_what_python_reprs_show() -> None:
+    secret = "s3c/r+e t~*!'\"\\é<&>\u2028"
+    forms = {form.lower() for form in _redact.forms_of(secret)}  # matching ignores case
+    expected = {
+        "PHP json_encode": json.dumps(secret)[1:-1].replace("/", "\\/"),
+        "Go encoding/json": json.dumps(secret, ensure_ascii=False)[1:-1]
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028"),
+        "JavaScript encodeURIComponent": quote(secret, safe="!'()*"),
+        "Java URLEncoder": quote_plus(secret, safe="*").replace("~", "%7E"),
+        "PHP urlencode": quote_plus(secret).replace("~", "%7E"),
+        "repr of the str": repr(secret)[1:-1],
+        "ascii of the str": ascii(secret)[1:-1],
+        "repr of the UTF-8 bytes (httpcore's header log)": repr(secret.encode())[2:-1],
+        "repr of the UTF-8 bytes of the form encoding": repr(quote_plus(secret).encode())[2:-1],
+    }
+    missing = [name for name, form in expected.items() if form.lower() not in forms]
+    assert not missing
+
+
+def test_a_secret_quoted_with_repr_is_masked_whichever_quotes_repr_picks(fresh_registry: None) -> None:
+    secret = "it's-a\\secret-é"
+    register_secret(secret)
+    for shown in (repr(secret), repr(secret + '"'), ascii(secret), repr(secret.encode()), repr(secret.encode() + b'"')):
+        assert "secret" not in redact(f"got {shown}").replace(MASK, ""), shown
+
+
+def test_a_huge_secret_gets_no_repr_forms() -> None:
+    huge = "x/é" * (_redact._MAX_REPR_CHARS // 3 + 1)
+    assert repr(huge.encode())[2:-1] not in _redact.forms_of(huge)
+    assert huge in _redact.forms_of(huge)

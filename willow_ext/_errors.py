@@ -15,11 +15,12 @@ WillowError
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import httpx
 
-from ._redact import redact, safe_text
+from ._redact import MASK, redact, safe_text
 
 __all__ = [
     "APIConnectionError",
@@ -40,6 +41,8 @@ __all__ = [
     "WillowError",
     "excerpt",
     "make_status_error",
+    "safe_request",
+    "transport_stand_in",
 ]
 
 EXCERPT_LIMIT = 300
@@ -48,6 +51,11 @@ MESSAGE_LIMIT = 1000
 #: How deep a decoded error body is kept; deeper levels are replaced by a note.
 _BODY_DEPTH = 32
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-ms-request-id", "traceparent")
+#: Request headers that carry credentials: masked on any request an error exposes, whatever they hold.
+_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+#: Credential fields of a form body (RFC 6749 section 4.4.2: the token request's client_secret),
+#: masked even when the value is too short to be registered.
+_FORM_CREDENTIAL = re.compile(rb"(?i)((?:^|&)(?:client_secret|client_assertion|password|refresh_token)=)[^&]*")
 
 
 def excerpt(data: bytes | str, limit: int = EXCERPT_LIMIT) -> str:
@@ -94,7 +102,7 @@ class APIConnectionError(WillowError):
 
     def __init__(self, message: str, *, request: httpx.Request) -> None:
         super().__init__(message)
-        self.request = request
+        self.request = safe_request(request)
 
 
 class APITimeoutError(APIConnectionError):
@@ -118,7 +126,7 @@ class APIStatusError(WillowError):
     def __init__(self, message: str, *, response: httpx.Response, body: object) -> None:
         super().__init__(message)
         self.response = _scrubbed(response)
-        self.request = response.request
+        self.request = self.response.request
         self.status_code = response.status_code
         #: The decoded JSON body, or the text when it was not JSON (registered secrets masked).
         body = _redacted(body)
@@ -182,14 +190,55 @@ _BY_STATUS: dict[int, type[APIStatusError]] = {
 
 
 def _scrubbed(response: httpx.Response) -> httpx.Response:
-    """The response, its server-chosen reason phrase masked (``repr(response)`` shows it)."""
+    """The response, made fit to travel on an error: its server-chosen reason phrase masked
+    (``repr(response)`` shows it), and its request and those of its history (the token request
+    among them, its form body holding the client secret) replaced by :func:`safe_request` copies."""
     reason = response.extensions.get("reason_phrase")
     if isinstance(reason, bytes):
         text = reason.decode("ascii", errors="replace")
         safe = safe_text(text, 100)
         if safe != text:
             response.extensions["reason_phrase"] = safe.encode("ascii", errors="replace")
+    for answered in (response, *response.history):
+        try:
+            request = answered.request
+        except RuntimeError:  # a response built without a request
+            continue
+        answered.request = safe_request(request)
     return response
+
+
+def safe_request(request: httpx.Request) -> httpx.Request:
+    """A copy of ``request`` fit to travel on an error: credential headers masked, registered
+    secrets masked in its URL, headers and body, credential form fields masked, no extensions
+    (the token request's ``trace`` hook holds the transport error)."""
+    url = str(request.url)
+    headers = [
+        (name, MASK if name.lower() in _CREDENTIAL_HEADERS else redact(value))
+        for name, value in request.headers.multi_items()
+    ]
+    try:
+        content = request.content
+    except httpx.RequestNotRead:  # a streamed body that was never read: nothing to show
+        content = b""
+    safe_content = _FORM_CREDENTIAL.sub(rb"\1" + MASK.encode(), content)
+    text = safe_content.decode("utf-8", errors="replace")
+    if redact(text) != text:
+        safe_content = redact(text).encode()
+    if safe_content != content:
+        headers = [(n, str(len(safe_content)) if n.lower() == "content-length" else v) for n, v in headers]
+    return httpx.Request(request.method, redact(url), headers=headers, content=safe_content)
+
+
+def transport_stand_in(error: BaseException) -> BaseException:
+    """What to chain as ``__cause__`` of the typed error for ``error``: the same type, its message
+    redacted and bounded, and nothing else (no ``.request``, no chain of its own). httpx and h11
+    quote what the server sent ("illegal header line: bytearray(b'...')"), reflected secrets included."""
+    message = safe_text(error, EXCERPT_LIMIT)
+    try:
+        return type(error)(message)
+    except Exception:  # a type with another constructor
+        return httpx.TransportError(message)
 
 
 def _redacted(value: object, depth: int = 0) -> Any:

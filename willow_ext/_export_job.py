@@ -44,6 +44,7 @@ from ._outputs import (
     timestamp_of,
     to_arrow,
 )
+from ._redact import safe_text
 
 __all__ = ["ExportJob", "ExportReport", "UnitFailure", "partition_path"]
 
@@ -61,7 +62,8 @@ class UnitFailure:
 
     @property
     def reason(self) -> str:
-        return f"{type(self.error).__name__}: {self.error}"
+        # Masked here, whole: callers cut it to fit a line, and a cut first could keep part of a secret.
+        return safe_text(f"{type(self.error).__name__}: {self.error}", 1000)
 
 
 @dataclass

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from ._errors import WillowError
+from ._redact import safe_text
 
 __all__ = [
     "BATCH_PAGE_SIZE",
@@ -165,7 +166,8 @@ class PageWalk:
 
 
 def _show(cursor: object) -> str:
-    return repr(cursor)[:40]
+    # Masked before it is cut: a cut first could keep most of a token a server put in a cursor.
+    return safe_text(repr(cursor), 40)
 
 
 # ------------------------------------------------------------------------------- insight trees

@@ -26,7 +26,7 @@ from urllib.parse import quote
 import httpx
 import yaml
 
-from ._errors import InvalidRequestError, WillowError
+from ._errors import InvalidRequestError, WillowError, excerpt
 from ._operations import OPERATIONS, OperationFacts
 from ._tolerant import find_operation
 
@@ -340,7 +340,7 @@ def _from_schema_error(spec: Mapping[str, Any], facts: OperationFacts, status: i
             seen,
         )
         return
-    yield Difference("invalid", _where(path), str(error.message)[:200], _mark_text(walk.mark))
+    yield Difference("invalid", _where(path), excerpt(str(error.message), 200), _mark_text(walk.mark))
 
 
 def _extras(
@@ -417,7 +417,7 @@ def differences(
     except Exception as exc:  # openapi-core raises a family of errors; all mean "not per spec"
         errors = _schema_errors(exc)
         if not errors:
-            return [Difference("invalid", "$", f"{type(exc).__name__}: {exc}"[:200], _mark_text(op_mark))]
+            return [Difference("invalid", "$", excerpt(f"{type(exc).__name__}: {exc}", 200), _mark_text(op_mark))]
     found: dict[tuple[str, str], Difference] = {}
     for error in errors:
         for diff in _from_schema_error(spec, facts, status, error):
@@ -544,7 +544,8 @@ def run_probe(
                 content = sent.request.content
                 content_type = "application/json"
         except (httpx.HTTPError, WillowError) as exc:  # e.g. refused credentials: every step says so
-            reports.append(OperationReport(name, "failed", reason=f"{type(exc).__name__}: {exc}"[:200]))
+            # Masked before it is bounded: httpx quotes what the server sent (a reflected secret too).
+            reports.append(OperationReport(name, "failed", reason=excerpt(f"{type(exc).__name__}: {exc}", 200)))
             continue
         if sent.status_code == 429:
             reports.append(OperationReport(name, "failed", 429, reason="rate limited; run again later"))

@@ -1,8 +1,11 @@
 """One redaction function for every message, log line and quoted body.
 
 The auth registers each secret it holds (the client secret, every access token); :func:`redact`
-then masks each of them in every form a server may reflect them in: raw, percent-encoded
-(``quote`` and form ``quote_plus``, either hex case), JSON-escaped and HTML-escaped.
+then masks each of them in every form a server may reflect them in: raw; percent-encoded the way
+common encoders do it (RFC 3986, forms, JavaScript, Java, .NET, PHP; either hex case);
+JSON-escaped the way common serializers do it (Python, JavaScript, PHP, Go, Gson, .NET);
+HTML-escaped; and each of those as Python shows it in a ``repr``/``ascii`` of the text or of its
+UTF-8 bytes (httpcore logs headers, and h11 quotes a bad header line, that way).
 :func:`safe_text` adds what every error message needs: control characters neutralised and a
 bounded length.
 """
@@ -16,7 +19,7 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote
 
 __all__ = ["MASK", "RedactingFilter", "forms_of", "install_log_redaction", "redact", "register_secret", "safe_text"]
 
@@ -38,20 +41,80 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069
 
 
 def forms_of(secret: str) -> set[str]:
-    """Every spelling of ``secret`` a server may echo back (pure)."""
-    json_escaped = json.dumps(secret)[1:-1]
-    forms = {
-        secret,
-        quote(secret, safe=""),
-        quote(secret, safe="/"),
-        quote_plus(secret),
-        json_escaped,
-        json.dumps(secret, ensure_ascii=False)[1:-1],
-        html.escape(secret),
-        html.escape(secret, quote=False),
-        json.dumps(json_escaped)[1:-1],  # escaped twice, as in a JSON string holding a JSON body
+    """Every spelling of ``secret`` a server (or a library's repr) may echo back (pure)."""
+    spelled = {secret, *_percent_forms(secret), *_json_forms(secret), *_html_forms(secret)}
+    if len(secret) <= _MAX_REPR_CHARS:
+        spelled |= {shown for form in spelled for shown in _python_reprs(form)}
+    return {form for form in spelled if form}
+
+
+#: Python-repr spellings are added for secrets up to this length: no credential is longer, and
+#: for a megabyte "secret" they would cost tens of megabytes of forms.
+_MAX_REPR_CHARS = 65_536
+
+
+def _percent_forms(secret: str) -> set[str]:
+    # Encoders differ only in which of ``!'()*~/`` they leave raw and how they spell a space; the
+    # variants are derived from one RFC 3986 encoding (every ``%`` there starts a 3-char escape).
+    rfc3986 = quote(secret, safe="")  # also .NET Uri.EscapeDataString, PHP rawurlencode
+    form = rfc3986.replace("%20", "+")  # quote_plus, application/x-www-form-urlencoded
+    return {
+        rfc3986,
+        rfc3986.replace("%2F", "/"),  # quote() with its default safe="/"
+        rfc3986.replace("~", "%7E"),  # RFC 2396 encoders
+        form,
+        form.replace("~", "%7E"),  # PHP urlencode
+        _kept(rfc3986, "!'()*"),  # JavaScript encodeURIComponent
+        _kept(form, "*").replace("~", "%7E"),  # Java URLEncoder
+        _kept(form, "!()*").replace("~", "%7E"),  # .NET WebUtility/HttpUtility.UrlEncode
     }
-    return {form for form in forms if form}
+
+
+def _kept(encoded: str, chars: str) -> str:
+    """``encoded`` with the escapes of ``chars`` put back raw."""
+    for char in chars:
+        encoded = encoded.replace(f"%{ord(char):02X}", char)
+    return encoded
+
+
+def _json_forms(secret: str) -> set[str]:
+    # Serializers differ in which characters they also write as \uXXXX (hex case is irrelevant:
+    # matching ignores case). In json.dumps output those characters only ever appear raw.
+    ascii_only = json.dumps(secret)[1:-1]  # Python default
+    unicode = json.dumps(secret, ensure_ascii=False)[1:-1]  # JavaScript, Jackson, Newtonsoft
+    return {
+        ascii_only,
+        unicode,
+        ascii_only.replace("/", "\\/"),  # PHP json_encode
+        unicode.replace("/", "\\/"),  # PHP with JSON_UNESCAPED_UNICODE
+        _u_escaped(unicode, "<>&\u2028\u2029"),  # Go encoding/json
+        _u_escaped(unicode, "<>&='"),  # Gson
+        _u_escaped(unicode.replace('\\"', "\\u0022"), "<>&'"),  # Newtonsoft StringEscapeHandling.EscapeHtml
+        _u_escaped(ascii_only.replace('\\"', "\\u0022"), "<>&'+`"),  # System.Text.Json default encoder
+        json.dumps(ascii_only)[1:-1],  # escaped twice, as in a JSON string holding a JSON body
+        json.dumps(unicode, ensure_ascii=False)[1:-1],
+    }
+
+
+def _u_escaped(text: str, chars: str) -> str:
+    return text.translate({ord(char): f"\\u{ord(char):04x}" for char in chars})
+
+
+def _html_forms(secret: str) -> set[str]:
+    escaped = html.escape(secret)
+    return {escaped, html.escape(secret, quote=False), escaped.replace("&#x27;", "&#39;").replace("&quot;", "&#34;")}
+
+
+def _python_reprs(form: str) -> set[str]:
+    """``form`` inside a ``repr``/``ascii`` of a str, and inside the ``repr`` of its UTF-8 bytes
+    (what httpcore logs for a header value), with ``'`` escaped or not (repr picks the quotes)."""
+    # A trailing '"' makes repr choose ' quotes and escape every ' (then cut off with them).
+    shown = {
+        repr(form + '"')[1:-2],
+        ascii(form + '"')[1:-2],
+        repr(form.encode("utf-8", "surrogatepass") + b'"')[2:-2],
+    }
+    return shown | {text.replace("\\'", "'") for text in shown}
 
 
 def register_secret(secret: str) -> None:

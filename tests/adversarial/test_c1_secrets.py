@@ -11,19 +11,40 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, quote, quote_plus
 
+import httpx
 import pytest
 
 from willow_ext import (
+    APIConnectionError,
+    APIStatusError,
     AsyncWillowClient,
     AuthenticationError,
     ClientCredentials,
     ClientCredentialsAuth,
+    PaginationError,
     ResponseValidationError,
     Secret,
+    ThrottlePolicy,
+    WillowClient,
     WillowError,
 )
+from willow_ext._export_job import UnitFailure
+from willow_ext._redact import register_secret
 
-from .conftest import CLIENT_ID, NO_RETRY, SECRET, TOKEN, HostileServer, Reply, Seen, assert_no_leak, jreply, leaks
+from .conftest import (
+    CLIENT_ID,
+    NO_RETRY,
+    SECRET,
+    TOKEN,
+    HostileServer,
+    Reply,
+    Seen,
+    assert_no_leak,
+    exception_texts,
+    free_port,
+    jreply,
+    leaks,
+)
 
 # How a server may reflect a value: each is a distinct encoding attack.
 ENCODINGS: dict[str, Callable[[str], str]] = {
@@ -202,3 +223,189 @@ def test_cli_output_never_shows_the_secret_or_token(serve: Any, tmp_path: Any) -
     assert result.returncode == 1, result.stderr
     assert "403" in result.stderr
     assert not leaks(result.stdout + result.stderr, SECRET, TOKEN)
+
+
+# How other servers' libraries spell a value: each escapes a different set of characters.
+SERVER_ENCODINGS: dict[str, Callable[[str], str]] = {
+    "php-json": lambda s: json.dumps(s)[1:-1].replace("/", "\\/"),
+    "go-json": lambda s: (
+        json.dumps(s, ensure_ascii=False)[1:-1].replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    ),
+    "gson": lambda s: json.dumps(s, ensure_ascii=False)[1:-1].translate({ord(c): f"\\u{ord(c):04x}" for c in "<>&='"}),
+    "system-text-json": lambda s: (
+        json.dumps(s)[1:-1].replace('\\"', "\\u0022").translate({ord(c): f"\\u{ord(c):04X}" for c in "<>&'+`"})
+    ),
+    "js-encodeURIComponent": lambda s: quote(s, safe="!'()*"),
+    "java-URLEncoder": lambda s: quote_plus(s, safe="*").replace("~", "%7E"),
+    "dotnet-UrlEncode": lambda s: quote_plus(s, safe="!()*").replace("~", "%7E").lower(),
+    "php-urlencode": lambda s: quote_plus(s).replace("~", "%7E"),
+    "python-repr": lambda s: repr(s)[1:-1],
+    "python-ascii": lambda s: ascii(s)[1:-1],
+    "utf8-bytes-repr": lambda s: repr(s.encode())[2:-1],
+}
+#: Runs of the secret and the token that every encoding leaves intact: a leak in any spelling shows one.
+CORES = ("Sup3r", "AbCdEf0123456789")
+
+
+def _cores_in(*texts: str) -> list[str]:
+    return [core for text in texts for core in CORES if core in text]
+
+
+def _chain_cores(exc: BaseException) -> list[str]:
+    return _cores_in(*exception_texts(exc))
+
+
+@pytest.mark.parametrize("encoding", SERVER_ENCODINGS)
+def test_token_endpoint_reflecting_the_secret_as_other_libraries_encode_it_is_masked(serve: Any, encoding: str) -> None:
+    encode = SERVER_ENCODINGS[encoding]
+    server = serve(token=lambda s: Reply(400, f"error=invalid_client; you sent {encode(_form_secret(s))}".encode()))
+    with server.client() as client, pytest.raises(AuthenticationError) as info:
+        client.twins.get("T-1")
+    assert "400" in str(info.value)
+    assert not _chain_cores(info.value)
+
+
+@pytest.mark.parametrize("encoding", SERVER_ENCODINGS)
+def test_api_reflecting_the_token_as_other_libraries_encode_it_is_masked(serve: Any, encoding: str) -> None:
+    encode = SERVER_ENCODINGS[encoding]
+
+    def reflect(seen: Seen) -> Reply:
+        token = seen.headers["Authorization"].removeprefix("Bearer ")
+        return Reply(403, f"denied for token {encode(token)}".encode(), {"Content-Type": "text/plain"})
+
+    server = serve(reflect)
+    with server.client() as client, pytest.raises(APIStatusError) as info:
+        client.twins.get("T-1")
+    assert info.value.status_code == 403
+    assert not _chain_cores(info.value)
+
+
+def _illegal_header_line(value: bytes) -> bytes:
+    # h11 refuses it and quotes the whole line in its error: "illegal header line: bytearray(b'...')".
+    return b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nX-Bad " + value + b": x\r\n\r\n"
+
+
+def test_transport_error_quoting_the_token_form_leaves_no_secret_in_the_exception_chain(serve: Any) -> None:
+    server = serve(token=lambda s: _illegal_header_line(s.body))
+    with server.client(retry=NO_RETRY) as client, pytest.raises(APIConnectionError) as info:
+        client.twins.get("T-1")
+    assert "illegal header line" in str(info.value)  # the attack reached the error text
+    cause = info.value.__cause__
+    assert isinstance(cause, httpx.RemoteProtocolError)  # the type is kept for callers that inspect it
+    assert info.value.__context__ in (None, cause)
+    assert cause.__cause__ is None
+    assert cause.__context__ is None
+    assert_no_leak(info.value)
+
+
+async def test_async_transport_error_quoting_the_authorization_header_leaves_no_token_in_the_chain(
+    serve: Any,
+) -> None:
+    server = serve(lambda s: _illegal_header_line(s.headers["Authorization"].encode()))
+    async with AsyncWillowClient(**server.kwargs(retry=NO_RETRY)) as client:
+        with pytest.raises(APIConnectionError) as info:
+            await client.twins.get("T-1")
+    assert isinstance(info.value.__cause__, httpx.RemoteProtocolError)
+    assert_no_leak(info.value)
+
+
+def _exposed_requests(exc: BaseException) -> list[httpx.Request]:
+    """Every request object reachable from the error, its response and that response's history
+    (which holds the token exchange), and from the errors it is chained to."""
+    found: list[Any] = []
+    for current in (exc, exc.__cause__, exc.__context__):
+        attributes = vars(current) if current is not None else {}
+        found += [attributes.get("request"), attributes.get("_request")]  # httpx errors keep ``_request``
+        response = attributes.get("response")
+        if isinstance(response, httpx.Response):
+            found += [answered._request for answered in (response, *response.history)]
+    return [request for request in found if isinstance(request, httpx.Request)]
+
+
+def _request_text(request: httpx.Request) -> str:
+    return f"{request.url} {request.headers.multi_items()} {request.content!r}"
+
+
+def test_connection_error_on_the_token_request_does_not_carry_the_token_form(serve: Any) -> None:
+    base_url = f"http://127.0.0.1:{free_port()}/api/v3"  # nothing listens
+    kwargs = {**serve().kwargs(retry=NO_RETRY), "base_url": base_url}
+    with WillowClient(**kwargs) as client, pytest.raises(APIConnectionError) as info:
+        client.twins.get("T-1")
+    requests = _exposed_requests(info.value)
+    assert info.value.request in requests
+    assert info.value.request.url.path.endswith("/oauth2/token")  # still says where it failed
+    assert not [r for r in requests if leaks(_request_text(r), SECRET) or b"client_secret=adv" in r.content]
+
+
+def test_status_error_requests_carry_no_bearer_token_nor_token_form(serve: Any) -> None:
+    server = serve(lambda s: jreply({"title": "Forbidden"}, 403))
+    with server.client() as client, pytest.raises(APIStatusError) as info:
+        client.twins.get("T-1")
+    requests = _exposed_requests(info.value)
+    assert len(requests) >= 2  # the API request and, in the response history, the token request
+    texts = [_request_text(r) for r in requests]
+    assert not [t for t in texts if leaks(t, SECRET, TOKEN) or _cores_in(t)]
+    assert info.value.request.headers["Authorization"] == "**********"
+
+
+def test_pagination_error_quoting_a_cursor_that_holds_the_token_masks_it_before_cutting(serve: Any) -> None:
+    def page(seen: Seen) -> Reply:
+        token = seen.headers["Authorization"].removeprefix("Bearer ")
+        items = [] if seen.json().get("continuationToken") else [{"id": "T-1", "modelId": "m"}]
+        return jreply({"content": items, "continuationToken": "cursor1-" + token})  # the same cursor twice
+
+    server = serve(page)
+    with server.client(throttle=ThrottlePolicy.disabled()) as client, pytest.raises(PaginationError) as info:
+        list(client.twins.iter(page_size=1))
+    assert "cursor" in str(info.value)
+    assert not _chain_cores(info.value)
+
+
+def test_export_failure_reason_is_masked_before_any_cut() -> None:
+    register_secret(SECRET)  # as every client does
+    failure = UnitFailure(["T-1"], "a", "b", OSError("x" * 190 + " " + SECRET))
+    assert "Sup3r" not in failure.reason
+    assert "Sup3r" not in failure.reason[:200]
+
+
+def test_debug_logs_never_show_a_non_ascii_secret_echoed_raw_in_a_header(
+    serve: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # httpcore logs header values as the repr of their bytes: b'...\xc3\xbc...'.
+    def token_echo(seen: Seen) -> Reply:
+        echoed = _form_secret(seen).encode().decode("latin-1")  # the raw UTF-8 bytes on the wire
+        return Reply(401, b'{"error":"invalid_client"}', {"Content-Type": "application/json", "X-Echo": echoed})
+
+    server = serve(token=token_echo)
+    # (WillowError: a non-ASCII response header currently ends the call with a decoding error.)
+    with caplog.at_level(logging.DEBUG), server.client() as client, pytest.raises(WillowError):
+        client.twins.get("T-1")
+    text = "\n".join(record.getMessage() for record in caplog.records)
+    assert "X-Echo" in text  # httpcore logged the headers: the attack reached the logs
+    assert not _cores_in(text)
+
+
+def test_cli_verbose_never_shows_a_non_ascii_secret_echoed_in_a_header(serve: Any) -> None:
+    def token_echo(seen: Seen) -> Reply:
+        echoed = _form_secret(seen).encode().decode("latin-1")
+        return Reply(401, b'{"error":"invalid_client"}', {"Content-Type": "application/json", "X-Echo": echoed})
+
+    server = serve(token=token_echo)
+    env = {
+        **os.environ,
+        "PYTHONIOENCODING": "utf-8",
+        "WILLOW_BASE_URL": server.base_url,
+        "WILLOW_CLIENT_ID": CLIENT_ID,
+        "WILLOW_CLIENT_SECRET": SECRET,
+    }
+    env.pop("WILLOW_INSTANCE", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "willow_ext.cli", "-v", "twins", "get", "T-1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "X-Echo" in result.stderr  # the verbose log showed the headers
+    assert not _cores_in(result.stdout, result.stderr)

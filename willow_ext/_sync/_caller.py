@@ -18,6 +18,7 @@ from willow_api_client import Client as GeneratedClient
 from willow_api_client.types import Response as GeneratedResponse
 
 from .._base import PARSE_ERRORS, CallRecord, connection_error, outcome
+from .._errors import APIConnectionError, transport_stand_in
 
 __all__ = ["Caller"]
 
@@ -79,13 +80,20 @@ class Caller:
         (``None``: any body is accepted)."""
         result: GeneratedResponse[Any] | None = None
         parse_error: Exception | None = None
+        failure: tuple[APIConnectionError, BaseException] | None = None
         with CallRecord() as seen:
             try:
                 result = operation(*args, **kwargs)
             except httpx.RequestError as exc:
-                raise connection_error(exc) from exc
+                failure = connection_error(exc), transport_stand_in(exc)
             except PARSE_ERRORS as exc:
                 parse_error = exc
+        if failure is not None:
+            # Raised out here, chained to a stand-in: the httpx error (its message may quote a
+            # reflected secret, its .request holds the token form or the Bearer header) must be
+            # neither __cause__ nor __context__.
+            error, cause = failure
+            raise error from cause
         if seen:
             self._last_response.set(seen[-1])
         return outcome(seen, result, parse_error, kind, api_root=self._api_root, reparse=self._reparser(operation))

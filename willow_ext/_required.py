@@ -165,7 +165,9 @@ def _find(value: Any, depth: int) -> _Found | None:
 
 
 def _json_kind(value: object) -> str:
-    return "null" if value is None else "an object the parser could not read" if isinstance(value, dict) else type(value).__name__
+    if isinstance(value, dict):  # the generated parser gave up on the list (maybe on another item)
+        return "an object left unparsed"
+    return "null" if value is None else type(value).__name__
 
 
 def first_violation(value: Any, path: str = "", depth: int = 0) -> str | None:

@@ -5,7 +5,8 @@
 
 The pagers (``willow_ext/_async/_pager.py`` and its generated sync twin) turn those into item
 iteration, page iteration, ``max_items`` and ``last_page``, with :class:`PageWalk` making sure
-every iteration ends. Only one page is held at a time.
+every iteration ends and no item is handed out twice. Only one page is held at a time (plus the
+ids already handed out in the iteration).
 
 Insight trees (``POST /insights``) reuse the offset pager and add :class:`InsightTreeAssembler`, a
 pure state machine: pages count root insights only (``scenarioId`` null), each page carries all
@@ -217,7 +218,7 @@ class PageWalk:
         if repeated:
             if not self.skip_repeated_ids:
                 raise PaginationError(
-                    f"page {_show(cursor)} repeats {repeated} item(s) already returned; the server's paging is not stable"
+                    f"page {_show(cursor)} repeats {repeated} item(s) already returned; the paging is not stable"
                 )
             self._overlap_run += 1
             if self._overlap_run > self.max_empty_pages:

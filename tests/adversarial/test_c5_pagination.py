@@ -186,7 +186,7 @@ def test_max_items_stops_an_endless_but_honest_looking_stream(serve: Any) -> Non
 
 # ------------------------------------- never an item twice: rotating, sliding and stale pages
 
-START = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 END = START + dt.timedelta(days=1)
 
 
@@ -251,7 +251,10 @@ def test_offset_pages_rotating_their_items_raise_before_any_duplicate(serve: Any
 @MODES
 def test_a_sliding_window_ends_on_the_envelope_without_duplicates(serve: Any, mode: str) -> None:
     # page n = [e_n, e_n+1], total 10, `after` counts down: the overlap is skipped, `after=0` ends it
-    server = _paged_events(serve, lambda n: ([f"e{n}", f"e{n + 1}"], {"total": 10, "before": n - 1, "after": max(0, 8 - n)}))
+    def page(n: int) -> tuple[list[str], dict[str, Any]]:
+        return [f"e{n}", f"e{n + 1}"], {"total": 10, "before": n - 1, "after": max(0, 8 - n)}
+
+    server = _paged_events(serve, page)
     items, error = _collect(server, mode, lambda c: c.events.iter(page_size=2))
     assert error is None
     assert _ids(items) == [f"e{n}" for n in range(1, 10)]

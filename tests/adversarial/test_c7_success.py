@@ -121,7 +121,7 @@ async def test_async_html_success_is_a_validation_error(serve: Any) -> None:
             await client.twins.get("T-1")
 
 
-START = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 END = START + dt.timedelta(days=1)
 NOT_A_POINT: list[Any] = [None, 1, "x", [], {"sourceTimestamp": "not a time"}]
 

@@ -307,15 +307,23 @@ def pages_of(count: int, size: int, after: Callable[[int, int], int]) -> list[Of
     return [*out, OffsetPage([], after=0, before=count, total=count)]
 
 
-def run(pages: list[OffsetPage], page_size: int) -> tuple[list[str], int]:
-    pager: Pager[int, OffsetPage, Any] = Pager(lambda n: pages[(n or 1) - 1], offset_extract(page_size=page_size))
+def run(pages: list[OffsetPage], page_size: int, *, counters_exact: bool = True) -> tuple[list[str], int]:
+    extract = offset_extract(page_size=page_size, counters_exact=counters_exact)
+    pager: Pager[int, OffsetPage, Any] = Pager(lambda n: pages[(n or 1) - 1], extract)
     return [item.id for item in pager], pager.requests
 
 
 def test_a_full_page_continues_even_if_after_is_miscounted() -> None:
-    # e.g. a server whose `after` counts children too: it goes negative while roots remain
-    ids, _ = run(pages_of(25, 10, after=lambda start, n: -5), page_size=10)
+    # insights: a server whose `after` counts children too goes negative while roots remain
+    ids, _ = run(pages_of(25, 10, after=lambda start, n: -5), page_size=10, counters_exact=False)
     assert ids == [f"i{n}" for n in range(25)]
+
+
+def test_a_full_page_ends_where_exact_counters_say_nothing_remains() -> None:
+    # events, tickets: `after` is total - (before + count); a full last page needs no extra request
+    ids, requests = run(pages_of(20, 10, after=lambda start, n: 20 - start - n), page_size=10)
+    assert ids == [f"i{n}" for n in range(20)]
+    assert requests == 2
 
 
 def test_a_server_capping_the_page_size_is_followed_by_after() -> None:

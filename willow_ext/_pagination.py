@@ -5,7 +5,8 @@
 
 The pagers (``willow_ext/_async/_pager.py`` and its generated sync twin) turn those into item
 iteration, page iteration, ``max_items`` and ``last_page``, with :class:`PageWalk` making sure
-every iteration ends. Only one page is held at a time.
+every iteration ends and no item is handed out twice. Only one page is held at a time (plus the
+ids already handed out in the iteration).
 
 Insight trees (``POST /insights``) reuse the offset pager and add :class:`InsightTreeAssembler`, a
 pure state machine: pages count root insights only (``scenarioId`` null), each page carries all
@@ -75,17 +76,21 @@ def continuation_extract(
 
 
 def offset_extract(
-    count_of: Callable[[list[Any]], int] = len, page_size: int | None = None
+    count_of: Callable[[list[Any]], int] = len, page_size: int | None = None, *, counters_exact: bool = True
 ) -> Callable[[Any, int | None], tuple[int | None, list[Any]]]:
     """``extract`` for page-number styles (1-based pages). ``count_of`` tells how many items the
     server counted for paging (insights: only the roots).
 
-    A page with nothing counted ends the stream. A *full* page (``page_size`` counted) always asks
-    for the next one, whatever ``after`` says: what ``after`` counts is inferred, not documented
-    (roots only, for insights?), and trusting a wrong count would silently drop the rest. Short
-    pages end on ``after <= 0`` or ``before + counted >= total``, and continue when those say more
-    remain (the server may cap the page below ``page_size``). A page that repeats an earlier one of
-    the same iteration is caught by :class:`PageWalk`.
+    A page with nothing counted ends the stream. Otherwise the envelope decides: the stream ends on
+    ``after <= 0`` (Willow's ``after`` is ``total - (before + count)``) or, without ``after``, on
+    ``before + counted >= total``, and continues when they say more remain (a server may cap the
+    page below ``page_size``). Without counters, a full page asks for the next one and a short page
+    ends (only an empty page ends when there is no ``page_size``).
+
+    ``counters_exact=False`` (insights, whose counters may count children too: inferred, not
+    documented) lets a *full* page always ask for the next one, whatever the counters say: trusting
+    a wrong count would silently drop the rest. Repeated or overlapping pages are caught by
+    :class:`PageWalk`.
     """
 
     def extract(page: Any, cursor: int | None) -> tuple[int | None, list[Any]]:
@@ -94,14 +99,15 @@ def offset_extract(
         if counted == 0:
             return None, items
         after, before, total = (_int(getattr(page, name, None)) for name in ("after", "before", "total"))
-        if page_size is not None and counted >= page_size:
-            more = True
-        elif after is not None:
+        full = page_size is not None and counted >= page_size
+        if after is not None:
             more = after > 0
         elif before is not None and total is not None:
             more = before + counted < total
         else:
-            more = page_size is None  # no totals: without a page size, only an empty page can end it
+            more = page_size is None or full  # no counters: a short page is the last
+        if full and not counters_exact:
+            more = True
         return ((cursor or 1) + 1 if more else None), items
 
     return extract
@@ -111,30 +117,57 @@ def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _signature(items: list[Any]) -> tuple[object, object] | None:
-    """What identifies a page's content: its first and last item ids (None when ids are unknown)."""
-    if not items:
-        return None
-    first, last = getattr(items[0], "id", None), getattr(items[-1], "id", None)
-    return None if first is None and last is None else (first, last)
+def _item_id(item: object) -> object:
+    """An item's id for de-duplication, or None when it has none (time-series points; an event
+    sent without one). A bool or an empty string is no id."""
+    value = getattr(item, "id", None)
+    if isinstance(value, str):
+        return value or None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _content_key(items: list[Any]) -> int:
+    """A page's content, for items without ids: the hash of its repr (generated models and the
+    export's row dicts have a deterministic repr)."""
+    return hash(repr(items))
 
 
 class PageWalk:
-    """Per-iteration bookkeeping that makes every iteration end (pure state, no I/O).
+    """Per-iteration bookkeeping that makes every iteration end and never yield an item twice
+    (pure state, no I/O).
 
-    A pager creates one per iteration, so a pager can be iterated twice. It raises
-    :class:`PaginationError` when the server hands back a cursor seen before in this iteration
-    (A→A or A→B→A), a non-empty page identical to an earlier one (a server ignoring ``page``), or
-    more than ``max_empty_pages`` empty pages in a row that still claim more remain.
+    A pager creates one per iteration, so a pager can be iterated twice. :meth:`check` judges a
+    whole page before any of its items is handed out, and raises :class:`PaginationError` for:
+
+    - a cursor seen before in this iteration (A→A or A→B→A);
+    - a non-empty page that brings nothing new: every id already handed out (a server ignoring
+      ``page``, or rotating its items), or, for items without ids, the same content as an earlier
+      page (time-series points under a fresh token each time);
+    - more than ``max_empty_pages`` empty pages in a row that still claim more remain.
+
+    Items repeated from earlier pages (by id) mean the server's paging moved under us. With
+    continuation tokens that is never benign: :class:`PaginationError`. Offset pages
+    (``skip_repeated_ids``) shift on a live dataset (a row inserted before the cursor pushes
+    the next page back by one), so, as for insights, repeated items are skipped and counted in
+    :attr:`duplicates`; more than ``max_empty_pages`` such overlapping pages in a row (a sliding
+    window, not a shift) raise. The ids handed out are remembered for the iteration: de-duplication
+    costs memory per item, never a silently dropped or repeated item.
     """
 
-    def __init__(self, max_items: int | None, max_empty_pages: int = MAX_EMPTY_PAGES) -> None:
+    def __init__(
+        self, max_items: int | None, max_empty_pages: int = MAX_EMPTY_PAGES, *, skip_repeated_ids: bool = False
+    ) -> None:
         self.max_items = max_items
         self.max_empty_pages = max_empty_pages
+        self.skip_repeated_ids = skip_repeated_ids
         self.yielded = 0
+        #: Items skipped because an earlier page of this iteration already handed them out.
+        self.duplicates = 0
         self._cursors: set[object] = set()
-        self._signatures: set[tuple[object, object]] = set()
+        self._ids: set[object] = set()
+        self._contents: set[int] = set()
         self._empty_run = 0
+        self._overlap_run = 0
 
     @property
     def spent(self) -> bool:
@@ -147,22 +180,57 @@ class PageWalk:
         self.yielded += len(items)
         return items
 
-    def check(self, cursor: object, next_cursor: object, items: list[Any]) -> None:
-        """Judge one page fetched at ``cursor``; raise if following ``next_cursor`` could loop."""
+    def check(self, cursor: object, next_cursor: object, items: list[T]) -> list[T]:
+        """Judge one page fetched at ``cursor``; raise if following ``next_cursor`` could loop.
+        Returns the page's items that are new in this iteration (all of them, or raises, unless
+        ``skip_repeated_ids``)."""
         if cursor is not None:
             self._cursors.add(cursor)
-        signature = _signature(items)
-        if signature is not None:
-            if signature in self._signatures:
-                raise PaginationError(f"page {_show(cursor)} repeats an earlier page of this iteration; stopping")
-            self._signatures.add(signature)
+        items = self._new_items(cursor, items)
         if next_cursor is None:
-            return
+            return items
         if next_cursor in self._cursors or next_cursor == cursor:
             raise PaginationError(f"server returned a cursor seen before ({_show(next_cursor)}); stopping")
         self._empty_run = self._empty_run + 1 if not items else 0
         if self._empty_run > self.max_empty_pages:
             raise PaginationError(f"{self._empty_run} empty pages in a row still claim more remain; stopping")
+        return items
+
+    def _new_items(self, cursor: object, items: list[T]) -> list[T]:
+        if not items:
+            return items
+        ids = [_item_id(item) for item in items]
+        if None in ids:  # some items without ids: the page's content must be new
+            content = _content_key(items)
+            if content in self._contents:
+                raise PaginationError(f"page {_show(cursor)} repeats an earlier page of this iteration; stopping")
+            self._contents.add(content)
+        seen, fresh = self._ids, []
+        page_ids: set[object] = set()
+        for item, item_id in zip(items, ids, strict=True):
+            if item_id is None:
+                fresh.append(item)
+            elif item_id not in seen and item_id not in page_ids:
+                page_ids.add(item_id)
+                fresh.append(item)
+        repeated = len(items) - len(fresh)
+        if repeated == len(items):
+            raise PaginationError(f"page {_show(cursor)} repeats an earlier page of this iteration; stopping")
+        if repeated:
+            if not self.skip_repeated_ids:
+                raise PaginationError(
+                    f"page {_show(cursor)} repeats {repeated} item(s) already returned; the paging is not stable"
+                )
+            self._overlap_run += 1
+            if self._overlap_run > self.max_empty_pages:
+                raise PaginationError(
+                    f"{self._overlap_run} pages in a row repeat items of earlier pages (a sliding window?); stopping"
+                )
+            self.duplicates += repeated
+        else:
+            self._overlap_run = 0
+        seen.update(page_ids)
+        return fresh
 
 
 def _show(cursor: object) -> str:

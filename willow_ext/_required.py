@@ -3,7 +3,9 @@
 The generated ``from_dict`` copies whatever the JSON holds, so ``{"id": null}`` would become a
 ``Twin`` with ``id=None`` (and de-duplication by id could then drop items). This check runs on
 every parsed 2xx body: a required, non-nullable field must be present with its declared scalar
-type. It walks nested models and lists of models a few levels deep.
+type. It walks nested models and lists of models a few levels deep. An item of a ``list[Model]``
+field that is not a ``Model`` (``{"data": [null]}``, or an object the generated parser could not
+read, which its union fallback leaves as a raw dict) is a violation too.
 
 It is cheap because everything about a model class is worked out once (:class:`_Plan`): the
 required fields to check, and the few fields whose annotation names a model class (only those
@@ -35,6 +37,7 @@ _LEAF_NAMES = frozenset(
     {"None", "str", "int", "float", "bool", "bytes", "Unset", "Any", "datetime.datetime", "datetime.date"}
 )
 _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9.]*")
+_LIST_OF = re.compile(r"\blist\[([A-Za-z_][A-Za-z_0-9]*)\]")
 # (field name, accepted types or None for "any non-null value")
 _Rules = tuple[tuple[str, tuple[type, ...] | None], ...]
 MAX_DEPTH = 3
@@ -45,6 +48,8 @@ class _Plan:
     rules: _Rules
     #: Fields whose value may be a model or a list (of models): the only ones walked.
     children: tuple[str, ...]
+    #: For a child annotated ``list[Model]``: the model class each of its items must be.
+    item_types: dict[str, type]
 
 
 _plans: dict[type, _Plan | None] = {}
@@ -73,6 +78,17 @@ def _may_hold_models(cls: type, annotation: str) -> bool:
     return False
 
 
+def _list_item_type(cls: type, annotation: str) -> type | None:
+    """``Model`` for a ``list[Model] | ...`` annotation naming one attrs class, else None."""
+    names = _LIST_OF.findall(annotation)
+    if len(names) != 1:
+        return None
+    module = sys.modules.get(cls.__module__)
+    package = sys.modules.get(cls.__module__.rpartition(".")[0])
+    found = getattr(module, names[0], None) or getattr(package, names[0], None)
+    return found if isinstance(found, type) and attrs.has(found) else None
+
+
 def _plan(cls: type) -> _Plan | None:
     """What to check on instances of ``cls`` (None: not an attrs class, nothing to check)."""
     try:
@@ -83,15 +99,19 @@ def _plan(cls: type) -> _Plan | None:
     if attrs.has(cls):
         rules: list[tuple[str, tuple[type, ...] | None]] = []
         children: list[str] = []
+        item_types: dict[str, type] = {}
         for field in attrs.fields(cls):
             annotation = _annotation(field)
             if _may_hold_models(cls, annotation):
                 children.append(field.name)
+                item_type = _list_item_type(cls, annotation)
+                if item_type is not None:
+                    item_types[field.name] = item_type
             if field.default is not attrs.NOTHING or "None" in annotation or not field.init:
                 continue  # optional, nullable, or not from the wire (additional_properties)
             rules.append((field.name, _SCALARS.get(annotation.strip())))
         if rules or children:  # else nothing can ever be wrong in it: None, as for a non-model
-            plan = _Plan(tuple(rules), tuple(children))
+            plan = _Plan(tuple(rules), tuple(children), item_types)
     _plans[cls] = plan
     return plan
 
@@ -128,6 +148,11 @@ def _find(value: Any, depth: int) -> _Found | None:
     for name in plan.children:
         child = getattr(value, name)
         if isinstance(child, list):
+            item_type = plan.item_types.get(name)
+            if item_type is not None:
+                for index, item in enumerate(child):
+                    if type(item) is not item_type:
+                        return [index, name], f"is {_json_kind(item)}, not {item_type.__name__}"
             if child_depth + 1 > MAX_DEPTH:
                 continue  # its items would be past the depth limit
         elif _plans.get(type(child), _UNKNOWN) is None:
@@ -137,6 +162,12 @@ def _find(value: Any, depth: int) -> _Found | None:
             found[0].append(name)
             return found
     return None
+
+
+def _json_kind(value: object) -> str:
+    if isinstance(value, dict):  # the generated parser gave up on the list (maybe on another item)
+        return "an object left unparsed"
+    return "null" if value is None else type(value).__name__
 
 
 def first_violation(value: Any, path: str = "", depth: int = 0) -> str | None:

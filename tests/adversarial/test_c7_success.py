@@ -3,6 +3,7 @@ field that is null or of the wrong type is a ResponseValidationError."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -118,3 +119,31 @@ async def test_async_html_success_is_a_validation_error(serve: Any) -> None:
     async with AsyncWillowClient(**server.kwargs()) as client:
         with pytest.raises(ResponseValidationError):
             await client.twins.get("T-1")
+
+
+START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+END = START + dt.timedelta(days=1)
+NOT_A_POINT: list[Any] = [None, 1, "x", [], {"sourceTimestamp": "not a time"}]
+
+
+@pytest.mark.parametrize("item", NOT_A_POINT, ids=["null", "number", "string", "array", "unreadable-object"])
+def test_a_time_series_page_item_that_is_not_a_point_is_a_validation_error(serve: Any, item: Any) -> None:
+    # never None (or a raw dict the generated parser gave up on) yielded as a point
+    server = serve(lambda s: jreply({"data": [POINT, item], "continuationToken": None}))
+    with server.client() as client, pytest.raises(ResponseValidationError, match=r"data\[[01]\] is"):
+        list(client.time_series.iter("T-1", START, END))
+
+
+async def test_async_a_time_series_page_item_null_is_a_validation_error(serve: Any) -> None:
+    server = serve(lambda s: jreply({"data": [None], "continuationToken": None}))
+    async with AsyncWillowClient(**server.kwargs()) as client:
+        with pytest.raises(ResponseValidationError):
+            async for _ in client.time_series.iter_many(["T-1"], START, END):
+                pass
+
+
+@pytest.mark.parametrize("kind", ["tickets", "ticket_metadata"])
+def test_an_inferred_list_page_item_null_is_a_validation_error(serve: Any, kind: str) -> None:
+    server = serve(lambda s: jreply({"items": [None], "total": 1, "before": 0, "after": 0}))
+    with server.client() as client, pytest.raises(ResponseValidationError, match=r"items\[0\] is null"):
+        list(client.tickets.iter() if kind == "tickets" else client.ticket_metadata.iter("categories"))

@@ -153,9 +153,13 @@ class _AsyncResource:
         fetch: Callable[[C | None], Awaitable[P]],
         extract: Callable[[P, C | None], tuple[C | None, list[T]]],
         max_items: int | None = None,
+        *,
+        offset_pages: bool = False,
     ) -> AsyncPager[C, P, T]:
         caller = self._call
-        return AsyncPager(fetch, extract, max_items=max_items, raw_response=lambda: caller.last_response)
+        return AsyncPager(
+            fetch, extract, max_items=max_items, raw_response=lambda: caller.last_response, offset_pages=offset_pages
+        )
 
 
 class AsyncModels(_AsyncResource):
@@ -478,7 +482,8 @@ class AsyncInsights(_AsyncResource):
             lambda number: self.page(
                 filters=filters, sort=sort, page=number or 1, page_size=page_size, add_floor=add_floor
             ),
-            offset_extract(InsightTreeAssembler.root_count, page_size),
+            offset_extract(InsightTreeAssembler.root_count, page_size, counters_exact=False),
+            offset_pages=True,
         )
         async for _, items in pager.pages():
             for tree in assembler.add_page(items):
@@ -520,6 +525,7 @@ class AsyncEvents(_AsyncResource):
             lambda number: self.page(filters=filters, sort=sort, page=number or 1, page_size=page_size),
             offset_extract(page_size=page_size),
             max_items,
+            offset_pages=True,
         )
 
     async def upsert(self, events: Sequence[Event | Mapping[str, Any]]) -> EventsUpsertResult:
@@ -579,6 +585,7 @@ class AsyncTickets(_AsyncResource):
             lambda number: self.page(filters=filters, sort=sort, page=number or 1, page_size=page_size),
             offset_extract(page_size=page_size),
             max_items,
+            offset_pages=True,
         )
 
     async def create(self, ticket: CreateTicketRequest | Mapping[str, Any]) -> Ticket:
@@ -690,6 +697,7 @@ class AsyncTicketMetadata(_AsyncResource):
         return self._pager(
             lambda number: self.page(kind, filters=filters, sort=sort, page=number or 1, page_size=page_size),
             offset_extract(page_size=page_size),
+            offset_pages=True,
         )
 
     async def create(self, kind: MetadataKind, name: str) -> Any:

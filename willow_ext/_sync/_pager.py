@@ -21,7 +21,9 @@ class Pager(Generic[C, P, T]):
     """``for item in pager`` or ``for page, items in pager.pages()``.
 
     Each iteration starts from the first page with its own :class:`PageWalk`, so a pager can be
-    iterated again, and every iteration ends (a looping server raises ``PaginationError``).
+    iterated again, every iteration ends (a looping server raises ``PaginationError``) and no item
+    is handed out twice. ``offset_pages``: items repeated by a shifting offset page are skipped
+    (counted in :attr:`duplicates`) instead of raising; see :class:`PageWalk`.
     """
 
     def __init__(
@@ -32,22 +34,27 @@ class Pager(Generic[C, P, T]):
         max_items: int | None = None,
         start: C | None = None,
         raw_response: Callable[[], httpx.Response | None] | None = None,
+        offset_pages: bool = False,
     ) -> None:
         self._fetch = fetch
         self._extract = extract
         self._max_items = max_items
         self._start = start
         self._raw_response = raw_response
+        self._offset_pages = offset_pages
         #: The last page object fetched (the generated model), for totals and raw fields.
         self.last_page: P | None = None
         #: The raw httpx response of the last page (headers, status, bytes), when known.
         self.last_response: httpx.Response | None = None
         #: How many requests this pager has made (over all iterations).
         self.requests = 0
+        #: Items the last iteration skipped as repeats of earlier pages (offset pages only).
+        self.duplicates = 0
 
     def pages(self) -> Iterator[tuple[P, list[T]]]:
         """``(page, items)`` pairs, fetched lazily; items are capped by ``max_items``."""
-        walk = PageWalk(self._max_items)
+        walk = PageWalk(self._max_items, skip_repeated_ids=self._offset_pages)
+        self.duplicates = 0
         cursor = self._start
         while not walk.spent:
             page = self._fetch(cursor)
@@ -55,7 +62,8 @@ class Pager(Generic[C, P, T]):
             self.last_page = page
             self.last_response = self._raw_response() if self._raw_response else None
             next_cursor, items = self._extract(page, cursor)
-            walk.check(cursor, next_cursor, items)
+            items = walk.check(cursor, next_cursor, items)  # the whole page, before any item is yielded
+            self.duplicates = walk.duplicates
             yield page, walk.take(items)
             if next_cursor is None:
                 return

@@ -154,9 +154,13 @@ class _AsyncResource:
         fetch: Callable[[C | None], P],
         extract: Callable[[P, C | None], tuple[C | None, list[T]]],
         max_items: int | None = None,
+        *,
+        offset_pages: bool = False,
     ) -> Pager[C, P, T]:
         caller = self._call
-        return Pager(fetch, extract, max_items=max_items, raw_response=lambda: caller.last_response)
+        return Pager(
+            fetch, extract, max_items=max_items, raw_response=lambda: caller.last_response, offset_pages=offset_pages
+        )
 
 
 class Models(_AsyncResource):
@@ -477,7 +481,8 @@ class Insights(_AsyncResource):
             lambda number: self.page(
                 filters=filters, sort=sort, page=number or 1, page_size=page_size, add_floor=add_floor
             ),
-            offset_extract(InsightTreeAssembler.root_count, page_size),
+            offset_extract(InsightTreeAssembler.root_count, page_size, counters_exact=False),
+            offset_pages=True,
         )
         for _, items in pager.pages():
             for tree in assembler.add_page(items):
@@ -519,6 +524,7 @@ class Events(_AsyncResource):
             lambda number: self.page(filters=filters, sort=sort, page=number or 1, page_size=page_size),
             offset_extract(page_size=page_size),
             max_items,
+            offset_pages=True,
         )
 
     def upsert(self, events: Sequence[Event | Mapping[str, Any]]) -> EventsUpsertResult:
@@ -574,6 +580,7 @@ class Tickets(_AsyncResource):
             lambda number: self.page(filters=filters, sort=sort, page=number or 1, page_size=page_size),
             offset_extract(page_size=page_size),
             max_items,
+            offset_pages=True,
         )
 
     def create(self, ticket: CreateTicketRequest | Mapping[str, Any]) -> Ticket:
@@ -683,6 +690,7 @@ class TicketMetadata(_AsyncResource):
         return self._pager(
             lambda number: self.page(kind, filters=filters, sort=sort, page=number or 1, page_size=page_size),
             offset_extract(page_size=page_size),
+            offset_pages=True,
         )
 
     def create(self, kind: MetadataKind, name: str) -> Any:

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from ._errors import AuthenticationError, excerpt
+from ._errors import AuthenticationError, InvalidArgumentTypeError, InvalidRequestError, excerpt
 from ._redact import install_log_redaction, register_secret, safe_text
 
 __all__ = ["ClientCredentials", "ClientCredentialsAuth", "Secret"]
@@ -79,10 +79,16 @@ class ClientCredentials:
 
     def __post_init__(self) -> None:
         secret: object = self.client_secret
+        client_id: object = self.client_id
+        if not isinstance(client_id, str) or not isinstance(secret, str | Secret):
+            kind = type(client_id if not isinstance(client_id, str) else secret).__name__
+            name = "client_id" if not isinstance(client_id, str) else "client_secret"
+            raise InvalidArgumentTypeError(f"{name} must be a string, got {kind}")
         if not isinstance(secret, Secret):  # accept a plain str, keep it wrapped
-            object.__setattr__(self, "client_secret", Secret(str(secret)))
-        if not self.client_id or not self.client_secret:
-            raise ValueError("client_id and client_secret must both be non-empty")
+            object.__setattr__(self, "client_secret", Secret(secret))
+        for name, value in (("client_id", client_id), ("client_secret", self.client_secret)):
+            if not value:
+                raise InvalidRequestError(f"{name} must not be empty")
 
 
 @dataclass(frozen=True, slots=True)

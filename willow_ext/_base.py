@@ -23,6 +23,7 @@ from ._auth import ClientCredentials, ClientCredentialsAuth, Secret
 from ._errors import (
     APIConnectionError,
     APITimeoutError,
+    InvalidArgumentTypeError,
     InvalidRequestError,
     ResponseValidationError,
     WillowError,
@@ -30,9 +31,18 @@ from ._errors import (
     make_status_error,
 )
 from ._operations import OperationFacts
-from ._requests import base_url_for, checked_base_url
+from ._requests import (
+    base_url_for,
+    check_headers,
+    check_number,
+    check_text,
+    check_timeout,
+    check_whole,
+    checked_base_url,
+)
 from ._required import first_violation
 from ._retry import RETRY_POLICY_EXTENSION, RetryPolicy, RetryStats, enter_call_scope, exit_call_scope
+from ._throttle import ThrottlePolicy
 from ._tolerant import Accepted, accept_unparsed, find_operation, read_success
 
 __all__ = [
@@ -43,6 +53,7 @@ __all__ = [
     "ClientBase",
     "async_record_response",
     "async_retry_policy_hook",
+    "check_settings",
     "connection_error",
     "merged_hooks",
     "outcome",
@@ -249,6 +260,10 @@ class ClientBase:
     ) -> None:
         if base_url is None and instance is None:
             raise InvalidRequestError("give either instance or base_url")
+        check_text(client_id, "client_id")
+        if not isinstance(client_secret, str | Secret):  # checked before Secret() registers it
+            raise InvalidArgumentTypeError(f"client_secret must be a string, got {type(client_secret).__name__}")
+        check_number(token_leeway, "token_leeway")
         self.base_url = checked_base_url(base_url if base_url is not None else base_url_for(instance or ""))
         #: The path prefix of every operation (``/api/v3``): retries and throttling key on what follows.
         self.api_root = urlsplit(self.base_url).path
@@ -264,6 +279,27 @@ class ClientBase:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, client_id={self.credentials.client_id!r})"
+
+
+def check_settings(
+    *,
+    timeout: object,
+    retry: object,
+    headers: object,
+    max_connections: object,
+    throttle: object,
+    max_response_bytes: object,
+) -> dict[str, str]:
+    """Refuse a client setting of the wrong type or range before anything is built (pure); returns
+    the checked extra headers."""
+    check_timeout(timeout)
+    if retry is not None and not isinstance(retry, RetryPolicy):
+        raise InvalidArgumentTypeError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
+    if throttle is not None and not isinstance(throttle, ThrottlePolicy):
+        raise InvalidArgumentTypeError(f"throttle must be a ThrottlePolicy, got {type(throttle).__name__}")
+    check_whole(max_connections, "max_connections", minimum=1, maximum=None)
+    check_whole(max_response_bytes, "max_response_bytes", minimum=1, maximum=None, optional=True)
+    return check_headers(headers)
 
 
 # ------------------------------------------------------------------ per-request options

@@ -2,6 +2,7 @@
 
 WillowError
 ├── InvalidRequestError          bad input caught before anything is sent (also a ValueError)
+│   └── InvalidArgumentTypeError a wrong argument type (also a TypeError)
 ├── AuthenticationError          the token endpoint refused or answered nonsense
 ├── APIConnectionError           the request did not complete (DNS, refused, reset)
 │   └── APITimeoutError
@@ -31,6 +32,7 @@ __all__ = [
     "BadRequestError",
     "ConflictError",
     "InternalServerError",
+    "InvalidArgumentTypeError",
     "InvalidPointError",
     "InvalidRequestError",
     "NotFoundError",
@@ -76,6 +78,10 @@ class WillowError(Exception):
 
 class InvalidRequestError(WillowError, ValueError):
     """The call was refused locally, before any request was sent (e.g. an empty or '..' id)."""
+
+
+class InvalidArgumentTypeError(InvalidRequestError, TypeError):
+    """An argument of the wrong type (e.g. ``max_items="5"``), refused before anything is sent."""
 
 
 class InvalidPointError(InvalidRequestError):

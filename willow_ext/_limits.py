@@ -56,10 +56,13 @@ def too_large(request: httpx.Request, limit: int) -> ResponseTooLargeError:
     )
 
 
+_BODY_FRAMING = (b"content-encoding", b"content-length")
+
+
 def decoded_response(response: httpx.Response, request: httpx.Request, body: bytes) -> httpx.Response:
-    headers = [
-        (k, v) for k, v in response.headers.multi_items() if k.lower() not in ("content-encoding", "content-length")
-    ]
+    """The response with its decoded body. Built from the raw header bytes: httpx re-encodes str
+    header values as ASCII, so a server's ``X-Note: café`` (UTF-8 or latin-1) would break the call."""
+    headers = [(k, v) for k, v in response.headers.raw if k.lower() not in _BODY_FRAMING]
     return httpx.Response(
         response.status_code, headers=headers, content=body, extensions=response.extensions, request=request
     )

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import attrs
+import httpx
 from willow_api_client.models import (
     BatchRequest,
     FilterSpecification,
@@ -23,16 +25,26 @@ from willow_api_client.models import (
 )
 from willow_api_client.types import UNSET, Unset
 
-from ._errors import InvalidPointError, InvalidRequestError
+from ._errors import InvalidArgumentTypeError, InvalidPointError, InvalidRequestError
 
 __all__ = [
+    "INT32_MAX",
     "WirePoint",
     "as_batch",
     "as_model",
     "as_models",
     "aware",
     "base_url_for",
+    "check_flag",
+    "check_headers",
     "check_id",
+    "check_items",
+    "check_mapping",
+    "check_number",
+    "check_text",
+    "check_timeout",
+    "check_token",
+    "check_whole",
     "checked_base_url",
     "checked_ids",
     "chunked",
@@ -58,8 +70,8 @@ def as_model(value: M | Mapping[str, Any], cls: type[M]) -> M:
     raise InvalidRequestError(f"expected {cls.__name__} or a dict, got {type(value).__name__}")
 
 
-def as_models(values: Iterable[M | Mapping[str, Any]], cls: type[M]) -> list[M]:
-    return [as_model(value, cls) for value in values]
+def as_models(values: Iterable[M | Mapping[str, Any]], cls: type[M], name: str = "items") -> list[M]:
+    return [as_model(value, cls) for value in check_items(values, name)]
 
 
 def aware(value: dt.datetime, name: str) -> dt.datetime:
@@ -78,11 +90,13 @@ def as_batch(
     page_size: int | None,
 ) -> BatchRequest:
     """The shared ``{sortSpecifications, filterSpecifications, page, pageSize}`` body."""
-    if page_size is not None and page_size < 1:
-        raise InvalidRequestError("page_size must be at least 1")
+    check_whole(page, "page", minimum=1, optional=True)
+    check_whole(page_size, "page_size", minimum=1, optional=True)
+    filter_list = as_models(filters, FilterSpecification, "filters") if filters is not None else []
+    sort_list = as_models(sort, SortSpecification, "sort") if sort is not None else []
     return BatchRequest(
-        filter_specifications=as_models(filters, FilterSpecification) if filters else UNSET,
-        sort_specifications=as_models(sort, SortSpecification) if sort else UNSET,
+        filter_specifications=filter_list or UNSET,
+        sort_specifications=sort_list or UNSET,
         page=page if page is not None else UNSET,
         page_size=page_size if page_size is not None else UNSET,
     )
@@ -92,13 +106,11 @@ def twin_query(
     query: GetTwinsRequest | Mapping[str, Any] | None, page_size: int | None, token: str | None
 ) -> GetTwinsRequest:
     """A copy of the twins query with this page's size and continuation token."""
-    base = as_model(query or {}, GetTwinsRequest).to_dict()
+    base = as_model(query if query is not None else {}, GetTwinsRequest).to_dict()
     if page_size is not None:
-        if not 1 <= page_size <= 1000:
-            raise InvalidRequestError("page_size must be between 1 and 1000 for POST /twins")
-        base["pageSize"] = page_size
+        base["pageSize"] = check_whole(page_size, "page_size (POST /twins)", minimum=1, maximum=1000)
     if token is not None:
-        base["continuationToken"] = token
+        base["continuationToken"] = check_text(token, "continuation_token")
     else:
         base.pop("continuationToken", None)
     return GetTwinsRequest.from_dict(base)
@@ -106,18 +118,24 @@ def twin_query(
 
 def replace_ops(changes: Mapping[str, Any]) -> list[TicketPatchOperation]:
     """``{"/summary": "x"}`` or ``{"summary": "x"}`` -> JSON Patch ``replace`` operations (RFC 6902)."""
-    return [
-        TicketPatchOperation.from_dict(
-            {"op": "replace", "path": path if path.startswith("/") else f"/{path}", "value": value}
+    ops = []
+    for path, value in check_mapping(changes, "changes").items():
+        check_text(path, "a key of changes")
+        ops.append(
+            TicketPatchOperation.from_dict(
+                {"op": "replace", "path": path if path.startswith("/") else f"/{path}", "value": value}
+            )
         )
-        for path, value in changes.items()
-    ]
+    if not ops:
+        raise InvalidRequestError("changes must name at least one property")
+    return ops
 
 
 def json_patch(operations: Sequence[JsonPatchOperation | Mapping[str, Any]]) -> list[JsonPatchOperation]:
-    if not operations:
+    ops = as_models(operations, JsonPatchOperation, "operations") if operations is not None else []
+    if not ops:
         raise InvalidRequestError("a JSON Patch needs at least one operation")
-    return as_models(operations, JsonPatchOperation)
+    return ops
 
 
 class WirePoint(dict[str, Any]):
@@ -264,7 +282,7 @@ def telemetry_point(point: TimeSeriesWrite | Mapping[str, Any]) -> TimeSeriesWri
 
 def telemetry_points(points: Iterable[TimeSeriesWrite | Mapping[str, Any]]) -> list[TimeSeriesWrite | WirePoint]:
     out = []
-    for index, point in enumerate(points):
+    for index, point in enumerate(check_items(points, "points")):
         try:
             out.append(telemetry_point(point))
         except InvalidPointError as exc:
@@ -300,8 +318,13 @@ def unset_if_none(value: M | None) -> M | Unset:
 
 def base_url_for(instance: str) -> str:
     """``https://{instance}.app.willowinc.com/api/v3`` (the spec's server)."""
-    if not instance or not all(c.isalnum() or c == "-" for c in instance):
-        raise InvalidRequestError(f"instance must be a Willow instance name (letters, digits, '-'), got {instance!r}")
+    if not isinstance(instance, str):
+        raise InvalidArgumentTypeError(f"instance must be a string, got {type(instance).__name__}")
+    # ASCII only: str.isalnum() also accepts digits such as '٣', which no DNS label may hold (RFC 1035 2.3.1).
+    if not 0 < len(instance) <= 63 or not all(c.isascii() and (c.isalnum() or c == "-") for c in instance):
+        raise InvalidRequestError(
+            f"instance must be a Willow instance name (ASCII letters, digits, '-'), got {instance[:80]!r}"
+        )
     return f"https://{instance}.app.willowinc.com/api/v3"
 
 
@@ -315,14 +338,21 @@ def _is_loopback(host: str) -> bool:
 
 
 def checked_base_url(base_url: str) -> str:
-    parts = urlsplit(base_url)
+    if not isinstance(base_url, str):
+        raise InvalidArgumentTypeError(f"base_url must be a string, got {type(base_url).__name__}")
+    try:  # what httpx and urllib both refuse: a broken IPv6 literal, a port that is no number, a bad IDNA host
+        parts = urlsplit(base_url)
+        parts.port  # noqa: B018 - parsing the port raises ValueError for 'abc' or 99999
+        httpx.URL(base_url)
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise InvalidRequestError(f"base_url is not a valid URL ({exc}): {base_url[:200]!r}") from None
     host = parts.hostname or ""
     if parts.scheme == "https" and host:
         return base_url.rstrip("/")
     if parts.scheme == "http" and _is_loopback(host):
         return base_url.rstrip("/")
     raise InvalidRequestError(
-        f"base_url must use https (plain http is allowed only for loopback hosts), got {base_url!r}"
+        f"base_url must use https (plain http is allowed only for loopback hosts), got {base_url[:200]!r}"
     )
 
 
@@ -350,4 +380,124 @@ def check_id(value: object, name: str = "id") -> str:
         raise InvalidRequestError(f"{name} is {size} bytes long; at most {MAX_ID_BYTES} are accepted")
     if not _CONTROL_CHARS.isdisjoint(value):
         raise InvalidRequestError(f"{name} must not contain control characters")
+    return value
+
+
+# ------------------------------------------------------------------ argument checks at the public boundary
+# One place for every method's scalar arguments, so a wrong type or range is an InvalidRequestError
+# (InvalidArgumentTypeError, also a TypeError, for a wrong type) and never a raw error from deeper down.
+
+#: ASP.NET binds page numbers and sizes as Int32; a larger number is a 400 at best.
+INT32_MAX = (1 << 31) - 1
+
+
+def _shown(value: int) -> str:
+    # str() of an int over 4300 digits raises ValueError; such a number is described, not printed.
+    return str(value) if value.bit_length() <= 64 else f"a {value.bit_length()}-bit number"
+
+
+def check_whole(
+    value: Any, name: str, *, minimum: int = 0, maximum: int | None = INT32_MAX, optional: bool = False
+) -> Any:
+    """A whole number (not a bool) within ``[minimum, maximum]``; ``None`` passes when ``optional``."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgumentTypeError(f"{name} must be a whole number, got {type(value).__name__}")
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+        raise InvalidRequestError(f"{name} must be {bounds}, got {_shown(value)}")
+    return value
+
+
+def check_number(value: Any, name: str, *, positive: bool = False) -> float:
+    """A finite real number >= 0 (> 0 when ``positive``)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidArgumentTypeError(f"{name} must be a number, got {type(value).__name__}")
+    number = float(value) if not isinstance(value, int) or value.bit_length() < 1000 else math.inf
+    if not math.isfinite(number) or number < 0 or (positive and number == 0):
+        raise InvalidRequestError(f"{name} must be a finite number {'>' if positive else '>='} 0, got {number!r}")
+    return number
+
+
+def check_timeout(value: Any, name: str = "timeout") -> Any:
+    """``None`` (no timeout), an ``httpx.Timeout``, or seconds as a finite number > 0."""
+    if value is None or isinstance(value, httpx.Timeout):
+        return value
+    return check_number(value, name, positive=True)
+
+
+def check_flag(value: Any, name: str, *, optional: bool = False) -> Any:
+    """A bool (``"yes"`` would be sent as the string and read by the server as it likes)."""
+    if (value is None and optional) or isinstance(value, bool):
+        return value
+    raise InvalidArgumentTypeError(f"{name} must be True or False, got {type(value).__name__}")
+
+
+def check_text(value: Any, name: str, *, optional: bool = False) -> Any:
+    """A non-empty string."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise InvalidArgumentTypeError(f"{name} must be a string, got {type(value).__name__}")
+    if not value:
+        raise InvalidRequestError(f"{name} must not be empty")
+    return value
+
+
+def check_mapping(value: Any, name: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidArgumentTypeError(f"{name} must be a mapping (a dict), got {type(value).__name__}")
+    return value
+
+
+def check_items(values: Any, name: str) -> Iterable[Any]:
+    """A list (or other iterable) of items: one string, bytes or dict is refused, not iterated."""
+    if isinstance(values, str | bytes | Mapping):
+        raise InvalidArgumentTypeError(f"{name} must be a list, not one {type(values).__name__}")
+    try:
+        iter(values)
+    except TypeError:
+        raise InvalidArgumentTypeError(f"{name} must be a list, got {type(values).__name__}") from None
+    return values  # type: ignore[no-any-return]
+
+
+# RFC 9110 5.6.2 token characters: what a header name may hold.
+_TCHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def check_headers(headers: Any, name: str = "headers") -> dict[str, str]:
+    """Extra request headers: token names and printable ASCII values (httpx sends str values as
+    ASCII, and a CR or LF would split the header). https://www.rfc-editor.org/rfc/rfc9110#section-5.5"""
+    if headers is None:
+        return {}
+    checked: dict[str, str] = {}
+    for key, value in check_mapping(headers, name).items():
+        if not isinstance(key, str) or not key or not _TCHARS.issuperset(key):
+            raise InvalidRequestError(f"{name}: {str(key)[:80]!r} is not a valid header name")
+        if not isinstance(value, str):
+            raise InvalidArgumentTypeError(f"{name}: the value of {key} must be a string, got {type(value).__name__}")
+        if not all(" " <= c <= "~" or c == "\t" for c in value):
+            raise InvalidRequestError(f"{name}: the value of {key} must be printable ASCII")
+        checked[key] = value
+    return checked
+
+
+#: Longest continuation token sent back in a query string, percent-encoded. httpx refuses a query
+#: over 65,536 characters (``InvalidURL``) and proxies far less; real tokens are a few KB.
+MAX_QUERY_TOKEN_CHARS = 32 * 1024
+
+
+def check_token(value: Any, name: str = "continuation_token") -> str:
+    """A continuation token that can travel in a query string (the caller's or the server's)."""
+    if not isinstance(value, str):
+        raise InvalidArgumentTypeError(f"{name} must be a string, got {type(value).__name__}")
+    try:
+        size = len(quote(value, safe=""))
+    except UnicodeEncodeError:  # a lone surrogate has no UTF-8 form
+        raise InvalidRequestError(f"{name} is not valid Unicode text (it holds a lone surrogate)") from None
+    if size > MAX_QUERY_TOKEN_CHARS:
+        raise InvalidRequestError(
+            f"{name} is {size} characters once encoded; at most {MAX_QUERY_TOKEN_CHARS} fit a URL"
+        )
     return value

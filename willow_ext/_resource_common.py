@@ -9,7 +9,8 @@ from typing import Any, Literal
 from willow_api_client.models import EventFilesUpload, FilterSpecification, GetTwinsRequest, SortSpecification
 from willow_api_client.types import File
 
-from ._errors import InvalidRequestError
+from ._errors import InvalidArgumentTypeError, InvalidRequestError
+from ._requests import check_items
 
 __all__ = [
     "METADATA_KINDS",
@@ -42,6 +43,14 @@ def as_dict(value: Any) -> Any:
 
 def multipart_files(triples: Sequence[tuple[str, bytes, str]]) -> EventFilesUpload:
     """``(file name, content, media type)`` triples as the generated multipart body."""
-    return EventFilesUpload(
-        files=[File(payload=io.BytesIO(data), file_name=name, mime_type=mime) for name, data, mime in triples]
-    )
+    files = []
+    for index, triple in enumerate(check_items(triples, "files")):
+        if not (isinstance(triple, tuple | list) and len(triple) == 3):
+            raise InvalidArgumentTypeError(f"files[{index}] must be a (file name, content, media type) triple")
+        name, data, mime = triple
+        if not (isinstance(name, str) and isinstance(data, bytes | bytearray) and isinstance(mime, str)):
+            raise InvalidArgumentTypeError(f"files[{index}] must be (str, bytes, str)")
+        files.append(File(payload=io.BytesIO(data), file_name=name, mime_type=mime))
+    if not files:
+        raise InvalidRequestError("files must hold at least one file")
+    return EventFilesUpload(files=files)

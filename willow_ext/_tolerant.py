@@ -235,7 +235,8 @@ def read_success(facts: OperationFacts, response: httpx.Response) -> Accepted | 
     target = status if status in facts.success else facts.success[0]
     if normal is data and target == status:
         return Readable(response)
-    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _BYTE_HEADERS]
+    # Raw bytes: str values would be re-encoded as ASCII and a non-ASCII header would raise.
+    headers = [(k, v) for k, v in response.headers.raw if k.decode("latin-1").lower() not in _BYTE_HEADERS]
     copy = httpx.Response(target, headers=headers, content=json.dumps(normal).encode(), request=response.request)
     return Readable(copy, changed=True)
 

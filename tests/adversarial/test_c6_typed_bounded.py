@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import json
 import time
@@ -16,11 +17,13 @@ from willow_ext import (
     AsyncWillowClient,
     InvalidRequestError,
     NotFoundError,
+    PaginationError,
     ResponseValidationError,
     WillowError,
     get_twins,
     ingest,
 )
+from willow_ext._errors import InvalidArgumentTypeError
 
 from .conftest import NO_RETRY, Reply, jreply, twin
 
@@ -322,3 +325,255 @@ def test_body_limit_transport_refuses_a_declared_length_over_the_cap_before_read
     transport = BodyLimitTransport(httpx.HTTPTransport(), limit=1000)
     with httpx.Client(transport=transport) as http, pytest.raises(ResponseTooLargeError):
         http.get(server.base_url + "/twins/T-1")
+
+
+# ------------------------------------------------------------------ non-ASCII header bytes (issue 10)
+
+# http.server writes header values as latin-1, so a str of latin-1 code points goes out byte for byte.
+HEADER_BYTES = {"latin-1": "caf\u00e9", "utf-8": "caf\u00e9".encode().decode("latin-1")}
+
+
+def _token_with(note: str) -> Any:
+    def token(seen: Any) -> Reply:
+        return jreply({"access_token": "tok", "token_type": "Bearer", "expires_in": 3600}, **{"X-Note": note})
+
+    return token
+
+
+@pytest.mark.parametrize("label", HEADER_BYTES)
+def test_non_ascii_header_bytes_on_token_and_api_answers_are_read(serve: Any, label: str) -> None:
+    note = HEADER_BYTES[label]
+    server = serve(lambda s: jreply(twin(), **{"X-Note": note}), token=_token_with(note))
+    with server.client() as client:
+        assert client.twins.get("T-1").id == "T-1"
+        assert client.last_response is not None
+        assert note.encode("latin-1") in [v for _, v in client.last_response.headers.raw]
+
+
+@pytest.mark.parametrize("label", HEADER_BYTES)
+async def test_async_non_ascii_header_bytes_on_token_and_api_answers_are_read(serve: Any, label: str) -> None:
+    note = HEADER_BYTES[label]
+    server = serve(lambda s: jreply(twin(), **{"X-Note": note}), token=_token_with(note))
+    async with AsyncWillowClient(**server.kwargs()) as client:
+        assert (await client.twins.get("T-1")).id == "T-1"
+
+
+ATTACHMENT_HEADERS = {
+    "Content-Type": "application/octet-stream",
+    "Content-Disposition": 'attachment; filename="r\u00e9sum\u00e9.pdf"'.encode().decode("latin-1"),
+}
+
+
+def test_a_utf8_content_disposition_on_an_attachment_is_read(serve: Any) -> None:
+    server = serve(lambda s: Reply(200, b"%PDF-1.7 bytes", dict(ATTACHMENT_HEADERS)))
+    with server.client() as client:
+        assert client.tickets.attachment("1", "a") == b"%PDF-1.7 bytes"
+
+
+async def test_async_a_utf8_content_disposition_on_an_attachment_is_read(serve: Any) -> None:
+    server = serve(lambda s: Reply(200, b"%PDF-1.7 bytes", dict(ATTACHMENT_HEADERS)))
+    async with AsyncWillowClient(**server.kwargs()) as client:
+        assert await client.tickets.attachment("1", "a") == b"%PDF-1.7 bytes"
+
+
+def test_a_non_ascii_header_on_a_normalised_answer_is_read(serve: Any) -> None:
+    # An enveloped list where a bare array is inferred takes the tolerant (rebuilt response) path.
+    server = serve(lambda s: jreply({"value": [{"id": 1}]}, **{"X-Note": HEADER_BYTES["utf-8"]}))
+    with server.client() as client:
+        assert client.events.types() == [{"id": 1}]
+
+
+# ------------------------------------------------------------------ bad settings and arguments (issue 10)
+
+BAD_SETTINGS: dict[str, tuple[dict[str, Any], str]] = {
+    "empty-client-id": ({"client_id": ""}, "client_id"),
+    "int-client-id": ({"client_id": 7}, "client_id"),
+    "empty-secret": ({"client_secret": ""}, "client_secret"),
+    "int-secret": ({"client_secret": 12345678}, "client_secret"),
+    "broken-ipv6": ({"base_url": "https://[::1/api/v3"}, "base_url"),
+    "port-abc": ({"base_url": "https://h.example:abc/api/v3"}, "base_url"),
+    "port-99999": ({"base_url": "https://h.example:99999/api/v3"}, "base_url"),
+    "base-url-int": ({"base_url": 5}, "base_url"),
+    "arabic-digit-instance": ({"base_url": None, "instance": "x\u0663"}, "instance"),
+    "70000-char-instance": ({"base_url": None, "instance": "x" * 70_000}, "instance"),
+    "max-connections-0": ({"max_connections": 0}, "max_connections"),
+    "max-connections-str": ({"max_connections": "10"}, "max_connections"),
+    "max-response-bytes-negative": ({"max_response_bytes": -1}, "max_response_bytes"),
+    "timeout-nan": ({"timeout": float("nan")}, "timeout"),
+    "timeout-negative": ({"timeout": -1}, "timeout"),
+    "timeout-str": ({"timeout": "30"}, "timeout"),
+    "token-leeway-nan": ({"token_leeway": float("nan")}, "token_leeway"),
+    "header-euro": ({"headers": {"X-Team": "\u20ac"}}, "headers"),
+    "header-crlf": ({"headers": {"X-Team": "a\r\nX-Evil: 1"}}, "headers"),
+    "header-name-space": ({"headers": {"X Team": "a"}}, "headers"),
+    "retry-not-a-policy": ({"retry": 3}, "retry"),
+}
+
+
+@pytest.mark.parametrize("label", BAD_SETTINGS)
+def test_a_bad_setting_is_a_typed_error_naming_it(serve: Any, label: str) -> None:
+    from willow_ext import WillowClient
+
+    server = serve(lambda s: jreply(twin()))
+    changes, name = BAD_SETTINGS[label]
+    with pytest.raises(InvalidRequestError) as info:
+        WillowClient(**{**server.kwargs(), **changes})
+    assert name in str(info.value)
+    _msg_ok(info.value)
+    assert not server.seen
+
+
+@pytest.mark.parametrize("label", ["empty-client-id", "int-secret", "broken-ipv6", "arabic-digit-instance"])
+async def test_async_a_bad_setting_is_a_typed_error_naming_it(serve: Any, label: str) -> None:
+    server = serve(lambda s: jreply(twin()))
+    changes, name = BAD_SETTINGS[label]
+    with pytest.raises(InvalidRequestError) as info:
+        AsyncWillowClient(**{**server.kwargs(), **changes})
+    assert name in str(info.value)
+
+
+def test_wrong_setting_types_are_also_type_errors(serve: Any) -> None:
+    from willow_ext import WillowClient
+
+    server = serve(lambda s: jreply(twin()))
+    with pytest.raises(InvalidArgumentTypeError) as info:
+        WillowClient(**{**server.kwargs(), "client_secret": 12345678})
+    assert isinstance(info.value, TypeError)  # also caught by code written for the raw error
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"WILLOW_BASE_URL": "https://[::1/api/v3"},
+        {"WILLOW_BASE_URL": "https://h.example:abc/api/v3"},
+        {"WILLOW_BASE_URL": "", "WILLOW_INSTANCE": "x\u0663"},
+    ],
+    ids=["broken-ipv6", "port-abc", "arabic-digit-instance"],
+)
+def test_bad_settings_from_the_environment_are_typed_errors(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
+) -> None:
+    from willow_ext import WillowClient
+
+    monkeypatch.setenv("WILLOW_CLIENT_ID", "c")
+    monkeypatch.setenv("WILLOW_CLIENT_SECRET", "s3cret-value")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(InvalidRequestError):
+        WillowClient.from_env()
+    with pytest.raises(InvalidRequestError):
+        AsyncWillowClient.from_env()
+
+
+START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+END = START.replace(day=2)
+
+BAD_CALLS: dict[str, Any] = {
+    "with-options-euro-header": lambda c: c.with_options(headers={"X": "\u20ac"}).twins.get("T-1"),
+    "with-options-timeout-str": lambda c: c.with_options(timeout="x").twins.get("T-1"),
+    "with-options-timeout-negative": lambda c: c.with_options(timeout=-1).twins.get("T-1"),
+    "twins-iter-max-items-str": lambda c: list(c.twins.iter(max_items="5")),
+    "twins-iter-max-items-negative": lambda c: list(c.twins.iter(max_items=-1)),
+    "twins-get-flag-str": lambda c: c.twins.get("T-1", include_relationships="yes"),
+    "twins-query-page-size-str": lambda c: c.twins.query_page(page_size="10"),
+    "twins-query-token-int": lambda c: c.twins.query_page(continuation_token=5),
+    "tickets-update-list": lambda c: c.tickets.update("1", ["x"]),
+    "tickets-update-empty": lambda c: c.tickets.update("1", {}),
+    "metadata-update-int-key": lambda c: c.ticket_metadata.update("categories", "1", {1: "x"}),
+    "metadata-create-name-none": lambda c: c.ticket_metadata.create("categories", None),
+    "upload-files-short-tuple": lambda c: c.events.upload_files([("a",)]),
+    "upload-files-str-content": lambda c: c.events.upload_files([("a", "text", "text/plain")]),
+    "upload-files-none": lambda c: c.events.upload_files(None),
+    "events-upsert-none": lambda c: c.events.upsert(None),
+    "events-page-huge-page": lambda c: c.events.page(page=10**5000),
+    "events-page-size-huge": lambda c: c.events.page(page_size=10**5000),
+    "events-page-size-float": lambda c: c.events.page(page_size=10.5),
+    "events-filters-int": lambda c: c.events.page(filters=5),
+    "events-iter-page-size-0-refused-at-once": lambda c: c.events.iter(page_size=0),
+    "tickets-page-0": lambda c: c.tickets.page(page=0),
+    "insights-add-floor-str": lambda c: c.insights.page(add_floor="no"),
+    "insights-iter-page-size-str": lambda c: list(c.insights.iter(page_size="5")),
+    "metadata-iter-page-size-0-refused-at-once": lambda c: c.ticket_metadata.iter("categories", page_size=0),
+    "ts-write-none": lambda c: c.time_series.write(None),
+    "ts-page-size-huge": lambda c: c.time_series.page("T-1", START, END, page_size=10**5000),
+    "ts-page-size-str": lambda c: c.time_series.page("T-1", START, END, page_size="x"),
+    "ts-page-size-0": lambda c: c.time_series.page("T-1", START, END, page_size=0),
+    "ts-page-token-70000": lambda c: c.time_series.page("T-1", START, END, continuation_token="A" * 70_000),
+    "ts-page-quality-str": lambda c: c.time_series.page("T-1", START, END, include_data_quality="yes"),
+    "ts-iter-bad-id-refused-at-once": lambda c: c.time_series.iter("..", START, END),
+    "ts-page-many-token-surrogate": lambda c: c.time_series.page_many(["T-1"], START, END, continuation_token="\ud800"),
+    "ts-iter-many-page-size-0": lambda c: list(c.time_series.iter_many(["T-1"], START, END, page_size=0)),
+    "ts-latest-quality-int": lambda c: c.time_series.latest("T-1", include_data_quality=1),
+    "models-list-root-int": lambda c: c.models.list(root_model=5),
+    "models-list-flag-str": lambda c: c.models.list(include_model_definitions="true"),
+}
+TYPE_MISTAKES = {
+    "with-options-timeout-str",
+    "twins-iter-max-items-str",
+    "twins-get-flag-str",
+    "twins-query-page-size-str",
+    "tickets-update-list",
+    "upload-files-short-tuple",
+    "events-upsert-none",
+    "events-page-size-float",
+    "ts-write-none",
+    "ts-page-size-str",
+}
+
+
+@pytest.mark.parametrize("label", BAD_CALLS)
+def test_a_bad_call_argument_is_refused_locally_with_a_typed_error(serve: Any, label: str) -> None:
+    server = serve(lambda s: jreply({"content": [], "items": [], "data": []}))
+    with server.client() as client, pytest.raises(InvalidRequestError) as info:
+        BAD_CALLS[label](client)
+    _msg_ok(info.value)
+    assert not server.api()
+    if label in TYPE_MISTAKES:
+        assert isinstance(info.value, TypeError)
+
+
+async def test_async_bad_call_arguments_are_refused_locally(serve: Any) -> None:
+    server = serve(lambda s: jreply({"content": [], "items": [], "data": []}))
+    async with AsyncWillowClient(**server.kwargs()) as client:
+        for attempt in (
+            lambda: client.with_options(headers={"X": "\u20ac"}).twins.get("T-1"),
+            lambda: client.tickets.update("1", ["x"]),
+            lambda: client.events.upload_files([("a",)]),
+            lambda: client.time_series.write(None),
+            lambda: client.time_series.page("T-1", START, END, page_size=10**5000),
+            lambda: client.events.page(page=10**5000),
+        ):
+            with pytest.raises(InvalidRequestError):
+                await attempt()
+        with pytest.raises(InvalidArgumentTypeError):
+            client.twins.iter(max_items="5")
+    assert not server.api()
+
+
+# ------------------------------------------------------------------ server values sent back in a URL (issue 10)
+
+
+def _huge_token_pages(seen: Any) -> Reply:
+    if "continuationToken=A" in seen.path:  # never reached: the token is refused before sending
+        return jreply({"data": [], "continuationToken": None})
+    point = {"timestamp": "2026-01-01T00:00:00Z", "value": 1.0, "dtId": "T-1"}
+    return jreply({"data": [point], "continuationToken": "A" * 70_000})
+
+
+def test_a_70000_character_continuation_token_from_the_server_is_a_pagination_error(serve: Any) -> None:
+    server = serve(_huge_token_pages)
+    got: list[Any] = []
+    with server.client() as client, pytest.raises(PaginationError) as info:
+        got.extend(client.time_series.iter("T-1", START, END))
+    assert len(got) == 1  # the first page was handed out before the bad token was seen
+    assert len(server.api()) == 1
+    _msg_ok(info.value)
+
+
+async def test_async_a_70000_character_continuation_token_from_the_server_is_a_pagination_error(serve: Any) -> None:
+    server = serve(_huge_token_pages)
+    async with AsyncWillowClient(**server.kwargs()) as client:
+        with pytest.raises(PaginationError):
+            async for _ in client.time_series.iter_many(["T-1"], START, END):
+                pass
+    assert len(server.api()) == 1

@@ -218,6 +218,47 @@ def test_ingest_with_a_wrong_secret_exits_3_after_one_token_request(serve: Any, 
     assert len(server.tokens()) == 1
 
 
+UTF8_NOTE = "caf\u00e9".encode().decode("latin-1")  # http.server sends header values as latin-1 bytes
+
+
+@pytest.mark.parametrize("note", [UTF8_NOTE, "caf\u00e9"], ids=["utf-8", "latin-1"])
+def test_a_wrong_secret_with_a_non_ascii_header_still_exits_3(serve: Any, note: str) -> None:
+    server = serve(
+        lambda s: jreply(twin()), token=lambda s: jreply({"error": "invalid_client"}, 401, **{"X-Note": note})
+    )
+    result = run_cli(server, "twins", "get", "T-1")
+    assert_clean_error(result, EXIT_AUTH, "invalid_client")
+
+
+def test_answers_with_non_ascii_header_bytes_are_shown(serve: Any) -> None:
+    server = serve(
+        lambda s: jreply(twin(name="AHU"), **{"X-Note": UTF8_NOTE}),
+        token=lambda s: jreply(
+            {"access_token": "tok", "token_type": "Bearer", "expires_in": 3600}, **{"X-Note": UTF8_NOTE}
+        ),
+    )
+    result = run_cli(server, "twins", "get", "T-1")
+    assert result.returncode == 0, result.stderr
+    assert "T-1" in result.stdout
+
+
+EXIT_SETTINGS = EXIT_AUTH  # _exit_codes.EXIT_AUTH: "the WILLOW_* settings are missing or invalid"
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"WILLOW_BASE_URL": "https://[::1/api/v3"}, "base_url"),
+        ({"WILLOW_BASE_URL": "https://h.example:abc/api/v3"}, "base_url"),
+        ({"WILLOW_BASE_URL": "", "WILLOW_INSTANCE": "x\u0663"}, "instance"),
+    ],
+    ids=["broken-ipv6", "port-abc", "arabic-digit-instance"],
+)
+def test_invalid_settings_exit_with_the_settings_code_in_one_line(env: dict[str, str], named: str) -> None:
+    result = run_cli(None, "twins", "get", "T-1", env=env)
+    assert_clean_error(result, EXIT_SETTINGS, named)
+
+
 def test_a_missing_twin_exits_4(serve: Any) -> None:
     server = serve(lambda s: jreply({"title": "Not Found"}, 404))
     result = run_cli(server, "twins", "get", "T-404")

@@ -106,16 +106,22 @@ from .._pagination import (
     TWINS_PAGE_SIZE,
     InsightTree,
     InsightTreeAssembler,
+    PaginationError,
     continuation_extract,
     offset_extract,
 )
 from .._requests import (
+    INT32_MAX,
     WirePoint,
     as_batch,
     as_model,
     as_models,
     aware,
+    check_flag,
     check_id,
+    check_text,
+    check_token,
+    check_whole,
     checked_ids,
     json_patch,
     replace_ops,
@@ -143,6 +149,22 @@ P = TypeVar("P")
 T = TypeVar("T")
 
 
+def _page_size(value: int) -> int:
+    """A page size for the time-series and batch endpoints (no documented maximum; Int32 on the wire)."""
+    return cast(int, check_whole(value, "page_size", minimum=1, maximum=INT32_MAX))
+
+
+def _sent_back(token: str | None) -> str | None:
+    """A server's continuation token, checked like a caller's before it goes back in a query string
+    (a 70,000-character token would otherwise be a raw ``httpx.InvalidURL``)."""
+    if token is None:
+        return None
+    try:
+        return check_token(token, "the server's continuation token")
+    except InvalidRequestError as exc:
+        raise PaginationError(f"{exc}; paging cannot continue") from None
+
+
 class _AsyncResource:
     def __init__(self, caller: AsyncCaller) -> None:
         self._call = caller
@@ -156,6 +178,7 @@ class _AsyncResource:
         *,
         offset_pages: bool = False,
     ) -> AsyncPager[C, P, T]:
+        check_whole(max_items, "max_items", maximum=None, optional=True)
         caller = self._call
         return AsyncPager(
             fetch, extract, max_items=max_items, raw_response=lambda: caller.last_response, offset_pages=offset_pages
@@ -169,8 +192,8 @@ class AsyncModels(_AsyncResource):
             list,
             models_v2_get_models.asyncio_detailed,
             client=self._generated,
-            root_model=unset_if_none(root_model),
-            include_model_definitions=include_model_definitions,
+            root_model=unset_if_none(check_id(root_model, "root_model") if root_model is not None else None),
+            include_model_definitions=check_flag(include_model_definitions, "include_model_definitions"),
         )
 
     async def get(self, model_id: str) -> Model:
@@ -188,7 +211,7 @@ class AsyncTwins(_AsyncResource):
             twins_v2_get_twin_by_id_async.asyncio_detailed,
             check_id(twin_id, "twin_id"),
             client=self._generated,
-            include_relationships=include_relationships,
+            include_relationships=check_flag(include_relationships, "include_relationships"),
         )
 
     async def upsert(self, twin: Twin | Mapping[str, Any]) -> Twin:
@@ -225,6 +248,7 @@ class AsyncTwins(_AsyncResource):
         self, query: TwinQuery = None, *, page_size: int = TWINS_PAGE_SIZE, max_items: int | None = None
     ) -> AsyncPager[str, TwinPage, Twin]:
         """Every twin matching ``query``; continuation tokens handled for you."""
+        twin_query(query, page_size, None)  # refuse a bad query or page size now, not at the first page
         return self._pager(
             lambda token: self.query_page(query, page_size=page_size, continuation_token=token),
             continuation_extract(lambda p: p.content or None, lambda p: p.continuation_token),
@@ -238,7 +262,7 @@ class AsyncTwins(_AsyncResource):
             twins_v2_get_twins_by_ids_async.asyncio_detailed,
             client=self._generated,
             body=checked_ids(twin_ids, "twin_ids"),
-            include_relationships=include_relationships,
+            include_relationships=check_flag(include_relationships, "include_relationships"),
         )
         return list(result.content or []) if isinstance(result, TwinPage) else cast(list[Twin], result)
 
@@ -335,9 +359,11 @@ class AsyncTimeSeries(_AsyncResource):
             client=self._generated,
             start=aware(start, "start"),
             end=aware(end, "end"),
-            page_size=page_size,
-            continuation_token=unset_if_none(continuation_token),
-            include_data_quality=unset_if_none(include_data_quality),
+            page_size=_page_size(page_size),
+            continuation_token=unset_if_none(
+                check_token(continuation_token) if continuation_token is not None else None
+            ),
+            include_data_quality=unset_if_none(check_flag(include_data_quality, "include_data_quality", optional=True)),
         )
 
     def iter(
@@ -351,13 +377,15 @@ class AsyncTimeSeries(_AsyncResource):
         max_items: int | None = None,
     ) -> AsyncPager[str, TimeSeriesPage, TimeSeriesPoint]:
         """All points of one twin in [start, end]; the order is the server's (not guaranteed)."""
+        check_id(twin_id, "twin_id")
+        _page_size(page_size)
         return self._pager(
             lambda token: self.page(
                 twin_id,
                 start,
                 end,
                 page_size=page_size,
-                continuation_token=token,
+                continuation_token=_sent_back(token),
                 include_data_quality=include_data_quality,
             ),
             continuation_extract(lambda p: p.data or None, lambda p: p.continuation_token),
@@ -378,9 +406,9 @@ class AsyncTimeSeries(_AsyncResource):
             get_time_series_by_id_latest.asyncio_detailed,
             check_id(twin_id, "twin_id"),
             client=self._generated,
-            start=aware(start, "start") if start else UNSET,
-            end=aware(end, "end") if end else UNSET,
-            include_data_quality=unset_if_none(include_data_quality),
+            start=aware(start, "start") if start is not None else UNSET,
+            end=aware(end, "end") if end is not None else UNSET,
+            include_data_quality=unset_if_none(check_flag(include_data_quality, "include_data_quality", optional=True)),
         )
 
     async def page_many(
@@ -401,10 +429,10 @@ class AsyncTimeSeries(_AsyncResource):
             body=checked_ids(twin_ids, "twin_ids"),
             start=aware(start, "start"),
             end=aware(end, "end"),
-            page_size=page_size,
+            page_size=_page_size(page_size),
             # Published as required even on the first page, where it is empty.
-            continuation_token=continuation_token or "",
-            include_data_quality=unset_if_none(include_data_quality),
+            continuation_token=check_token(continuation_token) if continuation_token is not None else "",
+            include_data_quality=unset_if_none(check_flag(include_data_quality, "include_data_quality", optional=True)),
         )
 
     def iter_many(
@@ -419,13 +447,14 @@ class AsyncTimeSeries(_AsyncResource):
     ) -> AsyncPager[str, TimeSeriesPage, TimeSeriesPoint]:
         """All points of several twins in [start, end], page by page."""
         ids = checked_ids(twin_ids, "twin_ids")
+        _page_size(page_size)
         return self._pager(
             lambda token: self.page_many(
                 ids,
                 start,
                 end,
                 page_size=page_size,
-                continuation_token=token,
+                continuation_token=_sent_back(token),
                 include_data_quality=include_data_quality,
             ),
             continuation_extract(lambda p: p.data or None, lambda p: p.continuation_token),
@@ -441,7 +470,7 @@ class AsyncTimeSeries(_AsyncResource):
             get_time_series_ids_latest.asyncio_detailed,
             client=self._generated,
             body=checked_ids(twin_ids, "twin_ids"),
-            include_data_quality=unset_if_none(include_data_quality),
+            include_data_quality=unset_if_none(check_flag(include_data_quality, "include_data_quality", optional=True)),
         )
 
 
@@ -461,7 +490,7 @@ class AsyncInsights(_AsyncResource):
             post_insights.asyncio_detailed,
             client=self._generated,
             body=as_batch(filters, sort, page, page_size),
-            add_floor=add_floor,
+            add_floor=check_flag(add_floor, "add_floor"),
         )
 
     async def get(self, insight_id: str) -> Insight:
@@ -521,6 +550,7 @@ class AsyncEvents(_AsyncResource):
         max_items: int | None = None,
     ) -> AsyncPager[int, EventPage, Event]:
         """Every event matching the filters, page by page."""
+        as_batch(filters, sort, 1, page_size)  # refuse bad arguments now, not at the first page
         return self._pager(
             lambda number: self.page(filters=filters, sort=sort, page=number or 1, page_size=page_size),
             offset_extract(page_size=page_size),
@@ -531,7 +561,10 @@ class AsyncEvents(_AsyncResource):
     async def upsert(self, events: Sequence[Event | Mapping[str, Any]]) -> EventsUpsertResult:
         """``PUT /events``: create or replace events."""
         return await self._call(
-            EventsUpsertResult, put_events.asyncio_detailed, client=self._generated, body=as_models(events, Event)
+            EventsUpsertResult,
+            put_events.asyncio_detailed,
+            client=self._generated,
+            body=as_models(events, Event, "events"),
         )
 
     async def delete(self, event_ids: Sequence[str]) -> None:
@@ -581,6 +614,7 @@ class AsyncTickets(_AsyncResource):
         max_items: int | None = None,
     ) -> AsyncPager[int, TicketPage, Ticket]:
         """Every ticket matching the filters, page by page."""
+        as_batch(filters, sort, 1, page_size)  # refuse bad arguments now, not at the first page
         return self._pager(
             lambda number: self.page(filters=filters, sort=sort, page=number or 1, page_size=page_size),
             offset_extract(page_size=page_size),
@@ -694,6 +728,7 @@ class AsyncTicketMetadata(_AsyncResource):
     ) -> AsyncPager[int, Any, Any]:
         """Every item of one metadata kind, page by page."""
         check_metadata_kind(kind)
+        as_batch(filters, sort, 1, page_size)  # refuse bad arguments now, not at the first page
         return self._pager(
             lambda number: self.page(kind, filters=filters, sort=sort, page=number or 1, page_size=page_size),
             offset_extract(page_size=page_size),
@@ -704,7 +739,10 @@ class AsyncTicketMetadata(_AsyncResource):
         """``PUT /tickets/{kind}`` creates an item (not retried unless it certainly was not sent)."""
         ops = _METADATA[check_metadata_kind(kind)]
         return await self._call(
-            ops.item_type, ops.create_op, client=self._generated, body=CreateTicketMetadataRequest(name=name)
+            ops.item_type,
+            ops.create_op,
+            client=self._generated,
+            body=CreateTicketMetadataRequest(name=check_text(name, "name")),
         )
 
     async def update(self, kind: MetadataKind, item_id: str, changes: Mapping[str, Any]) -> Any:

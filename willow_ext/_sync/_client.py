@@ -20,13 +20,16 @@ from .._base import (
     DEFAULT_ACCEPT,
     DEFAULT_TIMEOUT,
     ClientBase,
+    check_settings,
     merged_hooks,
     policy_with_max_retries,
     proxy_for,
     sync_record_response,
     sync_retry_policy_hook,
 )
+from .._errors import InvalidArgumentTypeError
 from .._limits import DEFAULT_MAX_RESPONSE_BYTES
+from .._requests import check_headers, check_timeout
 from .._retry import RetryPolicy
 from .._throttle import ThrottlePolicy
 from .._throttle_backends import ThrottleBackend
@@ -85,6 +88,14 @@ class WillowClient(ClientBase):
         throttle_backend: ThrottleBackend | str | None = None,
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
+        headers = check_settings(
+            timeout=timeout,
+            retry=retry,
+            headers=headers,
+            max_connections=max_connections,
+            throttle=throttle,
+            max_response_bytes=max_response_bytes,
+        )
         super().__init__(
             instance=instance,
             base_url=base_url,
@@ -106,7 +117,7 @@ class WillowClient(ClientBase):
                 base_url=self.base_url,
                 transport=self._transport,
                 timeout=timeout,
-                headers={"Accept": DEFAULT_ACCEPT, **(headers or {})},
+                headers={"Accept": DEFAULT_ACCEPT, **headers},
             )
         else:
             self._transport = self._adopt(http_client, retry)
@@ -175,6 +186,10 @@ class WillowClient(ClientBase):
         The view shares the connection pool, the token and the retry counters; closing it
         closes nothing. ``retry`` replaces the policy, ``max_retries`` then caps its retries.
         """
+        check_timeout(timeout)
+        extra_headers = check_headers(headers)
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise InvalidArgumentTypeError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
         policy = policy_with_max_retries(retry or self._transport.policy, max_retries)
         hooks = self.http_client.event_hooks
         view = copy.copy(self)
@@ -184,7 +199,7 @@ class WillowClient(ClientBase):
                 base_url=self.base_url,
                 transport=self._transport,
                 timeout=self.http_client.timeout if timeout is None else timeout,
-                headers={**self.http_client.headers, **(headers or {})},
+                headers={**self.http_client.headers, **extra_headers},
                 auth=self.auth,
                 follow_redirects=False,
                 event_hooks={

@@ -36,6 +36,7 @@ if _typing.TYPE_CHECKING:
     from ._errors import BadRequestError as BadRequestError
     from ._errors import ConflictError as ConflictError
     from ._errors import InternalServerError as InternalServerError
+    from ._errors import InvalidArgumentTypeError as InvalidArgumentTypeError
     from ._errors import InvalidPointError as InvalidPointError
     from ._errors import InvalidRequestError as InvalidRequestError
     from ._errors import NotFoundError as NotFoundError
@@ -101,6 +102,7 @@ __all__ = [
     "IngestReport",
     "InsightTree",
     "InternalServerError",
+    "InvalidArgumentTypeError",
     "InvalidPointError",
     "InvalidRequestError",
     "MemoryBackend",
@@ -174,6 +176,7 @@ _SOURCE: dict[str, tuple[str, str]] = {
     "InsightTree": ("._pagination", "InsightTree"),
     "InternalServerError": ("._errors", "InternalServerError"),
     "InvalidPointError": ("._errors", "InvalidPointError"),
+    "InvalidArgumentTypeError": ("._errors", "InvalidArgumentTypeError"),
     "InvalidRequestError": ("._errors", "InvalidRequestError"),
     "MemoryBackend": ("._throttle_backends", "MemoryBackend"),
     "NotFoundError": ("._errors", "NotFoundError"),

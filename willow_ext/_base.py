@@ -31,6 +31,7 @@ from ._errors import (
     make_status_error,
 )
 from ._operations import OperationFacts
+from ._redact import safe_text
 from ._requests import (
     base_url_for,
     check_headers,
@@ -124,7 +125,12 @@ def outcome(
     """
     if not seen:
         if parse_error is not None:
-            raise WillowError(f"no response was received ({type(parse_error).__name__})") from None
+            # Nothing left the client: the arguments could not become a request (a lone surrogate
+            # no encoding can carry, a value JSON cannot hold). Bad input, not a network failure.
+            raise InvalidRequestError(
+                f"the request could not be built from these arguments: {type(parse_error).__name__}: "
+                f"{safe_text(parse_error, 160)}"
+            ) from None
         raise WillowError("no response was received (was the call made with client=<this client>.generated?)")
     raw = seen[-1]
     if not raw.is_success:

@@ -15,6 +15,7 @@ from willow_ext import (
     APIStatusError,
     APITimeoutError,
     AsyncWillowClient,
+    InvalidArgumentTypeError,
     InvalidRequestError,
     NotFoundError,
     PaginationError,
@@ -23,7 +24,6 @@ from willow_ext import (
     get_twins,
     ingest,
 )
-from willow_ext._errors import InvalidArgumentTypeError
 
 from .conftest import NO_RETRY, Reply, jreply, twin
 
@@ -577,3 +577,29 @@ async def test_async_a_70000_character_continuation_token_from_the_server_is_a_p
             async for _ in client.time_series.iter_many(["T-1"], START, END):
                 pass
     assert len(server.api()) == 1
+
+
+# A body no encoding can carry never leaves the client, and the error says it is the input
+# (it used to read "no response was received (UnicodeEncodeError)", as if the network failed).
+UNENCODABLE_CALLS = {
+    "twins.upsert": lambda c: c.twins.upsert({"id": "T-1", "modelId": "dtmi:a;1", "name": "\ud800"}),
+    "twins.iter query": lambda c: list(c.twins.iter({"searchString": "\ud800"})),
+    "tickets.create": lambda c: c.tickets.create({"summary": "bad \udfff"}),
+}
+
+
+@pytest.mark.parametrize("label", UNENCODABLE_CALLS)
+def test_a_body_that_cannot_be_encoded_is_refused_locally(serve: Any, label: str) -> None:
+    server = serve(lambda s: jreply(twin()))
+    with server.client() as client, pytest.raises(InvalidRequestError, match="could not be built") as info:
+        UNENCODABLE_CALLS[label](client)
+    assert not server.api()
+    assert len(str(info.value)) < 400
+
+
+async def test_async_a_body_that_cannot_be_encoded_is_refused_locally(serve: Any) -> None:
+    server = serve(lambda s: jreply(twin()))
+    async with AsyncWillowClient(**server.kwargs()) as client:
+        with pytest.raises(InvalidRequestError, match="could not be built"):
+            await client.twins.upsert({"id": "T-1", "modelId": "dtmi:a;1", "name": "\ud800"})
+    assert not server.api()

@@ -15,6 +15,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 from willow_ext import _redact
+from willow_ext._auth import Secret
 from willow_ext._redact import MASK, redact, register_secret, safe_text
 
 
@@ -23,6 +24,7 @@ def fresh_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     """An empty registry for this test; the process's own is put back afterwards."""
     monkeypatch.setattr(_redact, "_registry", type(_redact._registry)())
     monkeypatch.setattr(_redact, "_scan", ())
+    monkeypatch.setattr(_redact, "_permanent", {})
 
 
 def test_a_registration_computes_the_forms_of_the_new_secret_only(
@@ -112,3 +114,25 @@ def test_a_huge_secret_gets_no_repr_forms() -> None:
     huge = "x/é" * (_redact._MAX_REPR_CHARS // 3 + 1)
     assert repr(huge.encode())[2:-1] not in _redact.forms_of(huge)
     assert huge in _redact.forms_of(huge)
+
+
+def test_a_client_secret_outlives_any_number_of_token_refreshes(fresh_registry: None) -> None:
+    client_secret = Secret("client-secret-VALUE-123")
+    token_seen_early = "an-early-access-token"
+    register_secret(token_seen_early)
+    for _ in range(_redact._MAX_REMEMBERED * 2):  # a service's tokens over many days
+        register_secret(secrets.token_urlsafe(32))
+    register_secret(client_secret.get_secret_value())  # registered again: still kept
+    assert redact("leak client-secret-VALUE-123") == f"leak {MASK}"
+    assert len(_redact._registry) == _redact._MAX_REMEMBERED  # tokens stay bounded
+    assert token_seen_early not in _redact._registry
+
+
+def test_a_token_registered_again_is_the_last_to_be_forgotten(fresh_registry: None) -> None:
+    current = "the-current-access-token"
+    register_secret(current)
+    for _ in range(_redact._MAX_REMEMBERED - 1):
+        register_secret(secrets.token_urlsafe(32))
+    register_secret(current)  # still in use: moves to the end
+    register_secret(secrets.token_urlsafe(32))
+    assert current in _redact._registry

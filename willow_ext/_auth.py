@@ -49,7 +49,16 @@ class Secret:
 
     def __init__(self, value: str) -> None:
         self._value = value
-        register_secret(value)  # masked in every message and log line from now on
+        # Masked in every message and log line from now on, for the life of the process (a client
+        # secret). Access tokens are registered among the last few hundred instead (_access_token).
+        register_secret(value, keep=True)
+
+    @classmethod
+    def _access_token(cls, value: str) -> Secret:
+        secret = cls.__new__(cls)
+        secret._value = value
+        register_secret(value)  # one per refresh: remembered among the most recent only
+        return secret
 
     def get_secret_value(self) -> str:
         return self._value
@@ -444,7 +453,7 @@ def _parse_token_response(response: httpx.Response, now: float, leeway: float) -
             status_code=200,
         )
     lifetime = _lifetime(body.get("expires_in"))
-    return _Token(value=Secret(access_token), refresh_at=now + lifetime - min(leeway, lifetime / 4))
+    return _Token(value=Secret._access_token(access_token), refresh_at=now + lifetime - min(leeway, lifetime / 4))
 
 
 def _json_or_none(content: bytes) -> object:

@@ -196,22 +196,56 @@ _BY_STATUS: dict[int, type[APIStatusError]] = {
 
 
 def _scrubbed(response: httpx.Response) -> httpx.Response:
-    """The response, made fit to travel on an error: its server-chosen reason phrase masked
-    (``repr(response)`` shows it), and its request and those of its history (the token request
-    among them, its form body holding the client secret) replaced by :func:`safe_request` copies."""
+    """A copy of the response fit to travel on an error, its history included: registered secrets
+    masked in its body (dropped past ``KEPT_BODY_BYTES``) and header values, the server-chosen reason
+    phrase masked and bounded (``repr(response)`` shows it), and its request replaced by a
+    :func:`safe_request` copy (the history holds the token request, its form the client secret)."""
+    safe = _safe_response(response)
+    safe.history = [_safe_response(earlier) for earlier in response.history]
+    return safe
+
+
+#: The largest response body an error keeps (masked): enough for any error document. A larger one
+#: (a huge 2xx page that failed validation) is dropped, not cut: a cut could split a secret and keep
+#: its first half unmasked. ``client.last_response`` still has the raw answer.
+KEPT_BODY_BYTES = 1 << 20
+
+
+def _safe_response(response: httpx.Response) -> httpx.Response:
+    try:
+        content = response.content
+    except httpx.ResponseNotRead:  # a streamed body nobody read: nothing to keep
+        content = b""
+    # Raw header bytes (a server's latin-1 ``X-Note: café`` survives); the body is already decoded.
+    headers = [
+        (name, _masked_bytes(value))
+        for name, value in response.headers.raw
+        if name.lower() not in (b"content-encoding", b"content-length")
+    ]
+    extensions = {key: value for key, value in response.extensions.items() if key == "http_version"}
     reason = response.extensions.get("reason_phrase")
     if isinstance(reason, bytes):
-        text = reason.decode("ascii", errors="replace")
-        safe = safe_text(text, 100)
-        if safe != text:
-            response.extensions["reason_phrase"] = safe.encode("ascii", errors="replace")
-    for answered in (response, *response.history):
-        try:
-            request = answered.request
-        except RuntimeError:  # a response built without a request
-            continue
-        answered.request = safe_request(request)
-    return response
+        extensions["reason_phrase"] = safe_text(reason.decode("ascii", errors="replace"), 100).encode(
+            "ascii", errors="replace"
+        )
+    try:
+        request: httpx.Request | None = safe_request(response.request)
+    except RuntimeError:  # a response built without a request
+        request = None
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=_masked_bytes(content) if len(content) <= KEPT_BODY_BYTES else b"",
+        extensions=extensions,
+        request=request,
+    )
+
+
+def _masked_bytes(data: bytes) -> bytes:
+    """``data`` with registered secrets masked; bytes that are not UTF-8 pass through unchanged."""
+    text = data.decode("utf-8", errors="surrogateescape")
+    masked = redact(text)
+    return data if masked == text else masked.encode("utf-8", errors="surrogateescape")
 
 
 def safe_request(request: httpx.Request) -> httpx.Request:
@@ -227,10 +261,7 @@ def safe_request(request: httpx.Request) -> httpx.Request:
         content = request.content
     except httpx.RequestNotRead:  # a streamed body that was never read: nothing to show
         content = b""
-    safe_content = _FORM_CREDENTIAL.sub(rb"\1" + MASK.encode(), content)
-    text = safe_content.decode("utf-8", errors="replace")
-    if redact(text) != text:
-        safe_content = redact(text).encode()
+    safe_content = _masked_bytes(_FORM_CREDENTIAL.sub(rb"\1" + MASK.encode(), content))
     if safe_content != content:
         headers = [(n, str(len(safe_content)) if n.lower() == "content-length" else v) for n, v in headers]
     return httpx.Request(request.method, redact(url), headers=headers, content=safe_content)

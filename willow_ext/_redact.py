@@ -31,9 +31,11 @@ MIN_SECRET_CHARS = 8
 _MAX_REMEMBERED = 256
 
 _lock = threading.Lock()
-#: Every registered secret with its (case-folded form, form) pairs, oldest first (at most
-#: ``_MAX_REMEMBERED``).
+#: Access tokens with their (case-folded form, form) pairs, least recently registered first (at
+#: most ``_MAX_REMEMBERED``).
 _registry: OrderedDict[str, tuple[tuple[str, str], ...]] = OrderedDict()
+#: Secrets kept for the life of the process (client secrets): never evicted by token refreshes.
+_permanent: dict[str, tuple[tuple[str, str], ...]] = {}
 #: (case-folded form, form) for every form of every registered secret: what :func:`redact` scans.
 _scan: tuple[tuple[str, str], ...] = ()
 # C0/C1 controls, DEL, and the Unicode line/paragraph separators and bidi overrides.
@@ -117,8 +119,11 @@ def _python_reprs(form: str) -> set[str]:
     return shown | {text.replace("\\'", "'") for text in shown}
 
 
-def register_secret(secret: str) -> None:
+def register_secret(secret: str, *, keep: bool = False) -> None:
     """Mask ``secret`` (in all its forms) in everything :func:`redact` sees from now on.
+
+    ``keep``: never forget it (a client secret); otherwise it is one of the last
+    ``_MAX_REMEMBERED`` secrets registered (access tokens, one per refresh).
 
     Costs work for this secret only: the token flow registers each new access token while other
     callers wait for it, so a registration must not grow with what was registered before (a
@@ -128,13 +133,21 @@ def register_secret(secret: str) -> None:
     if len(secret) < MIN_SECRET_CHARS:
         return
     with _lock:
-        if secret in _registry:
+        if secret in _permanent:
             return
-        _registry[secret] = tuple((form.casefold(), form) for form in forms_of(secret))
-        if len(_registry) > _MAX_REMEMBERED:
-            _registry.popitem(last=False)
+        if secret in _registry and not keep:
+            _registry.move_to_end(secret)  # registered again: the most recent, the last evicted
+            return
+        pairs = _registry.pop(secret, None) or tuple((form.casefold(), form) for form in forms_of(secret))
+        if keep:
+            _permanent[secret] = pairs
+        else:
+            _registry[secret] = pairs
+            if len(_registry) > _MAX_REMEMBERED:
+                _registry.popitem(last=False)
         # References only (the strings are shared, their hashes cached): no work per earlier secret's text.
-        _scan = tuple(dict.fromkeys(pair for pairs in _registry.values() for pair in pairs))
+        remembered = (*_permanent.values(), *_registry.values())
+        _scan = tuple(dict.fromkeys(pair for pairs in remembered for pair in pairs))
 
 
 def redact(text: str) -> str:

@@ -409,3 +409,36 @@ def test_cli_verbose_never_shows_a_non_ascii_secret_echoed_in_a_header(serve: An
     assert result.returncode != 0
     assert "X-Echo" in result.stderr  # the verbose log showed the headers
     assert not _cores_in(result.stdout, result.stderr)
+
+
+def _response_texts(response: httpx.Response) -> list[str]:
+    """Everything a caller can read off a response an error carries, its history included."""
+    texts: list[str] = []
+    for answered in (response, *response.history):
+        texts += [answered.text, repr(answered.headers.raw), str(answered.request.url)]
+        texts += [repr(answered.request.headers.raw), answered.request.content.decode("utf-8", "replace")]
+    return texts
+
+
+@pytest.mark.parametrize("status", [401, 403, 500])
+def test_the_response_on_a_status_error_holds_no_reflected_secret(serve: Any, status: int) -> None:
+    # The message and .body were masked, but .response kept the server's raw body and headers.
+    def echo(seen: Seen) -> Reply:
+        bearer = seen.headers["Authorization"]
+        return Reply(status, f'{{"detail": "you sent {bearer}"}}', {"X-Echo": bearer, "Content-Type": "text/plain"})
+
+    server = serve(echo, token=lambda s: jreply({"access_token": TOKEN, "expires_in": 3600, "echo": SECRET}))
+    with server.client(retry=NO_RETRY) as client, pytest.raises(APIStatusError) as info:
+        client.twins.get("T-1")
+    texts = _response_texts(info.value.response)
+    assert "you sent" in texts[0]  # the body is still there, masked
+    assert not [form for text in texts for form in leaks(text, SECRET, TOKEN)]
+
+
+def test_the_response_on_a_validation_error_holds_no_reflected_token(serve: Any) -> None:
+    server = serve(lambda s: Reply(200, f"<html>{s.headers['Authorization']}</html>", {"X-Echo": TOKEN}))
+    with server.client() as client, pytest.raises(ResponseValidationError) as info:
+        client.twins.get("T-1")
+    texts = _response_texts(info.value.response)
+    assert "<html>" in texts[0]
+    assert not [form for text in texts for form in leaks(text, TOKEN)]

@@ -111,7 +111,9 @@ class RetryPolicy:
     backoff_max: float = 8.0
     #: Each sleep is scaled by a random factor in [1 - jitter, 1 + jitter].
     jitter: float = 0.25
-    #: Give up once this much time has passed since the first attempt (sleeps included).
+    #: Give up once this much time has passed since the first attempt: sleeps, the token fetch and
+    #: the transfer of every answer included (a body still arriving then ends in APITimeoutError;
+    #: raise it for very large answers over a slow link). Queueing for a throttle slot is not charged.
     max_total_seconds: float = 60.0
     #: A Retry-After longer than this is not waited for: the error is returned at once.
     max_retry_after: float = 60.0

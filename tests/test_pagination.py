@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import FAST_RETRY
 from willow_ext import AsyncWillowClient, InsightTree, Pager, PaginationError, WillowClient, sort_by, where
-from willow_ext._pagination import InsightTreeAssembler, continuation_extract, offset_extract
+from willow_ext._pagination import InsightTreeAssembler, PageWalk, continuation_extract, offset_extract
 from willow_ext.testing import LocalWillow, add_insight_trees
 from willow_ext.testing._store import iso
 
@@ -344,3 +344,19 @@ def test_a_server_ignoring_the_page_number_raises() -> None:
     pager: Pager[int, OffsetPage, Any] = Pager(lambda n: same, offset_extract(page_size=2))
     with pytest.raises(PaginationError, match="repeats an earlier page"):
         list(pager)
+
+
+@dataclass
+class Point:  # a time-series point: no id
+    timestamp: str
+    value: float
+
+
+def test_items_without_ids_are_judged_by_a_cheap_page_signature() -> None:
+    walk = PageWalk(None)
+    first = [Point(f"t{n}", 1.0) for n in range(10_000)]
+    second = [Point(f"t{n}", 1.0) for n in range(10_000, 20_000)]
+    assert walk.check(None, "a", first) == first
+    assert walk.check("a", "b", second) == second
+    with pytest.raises(PaginationError, match="repeats an earlier page"):
+        walk.check("b", "c", [Point(p.timestamp, p.value) for p in first])  # equal content, fresh objects

@@ -127,9 +127,11 @@ def _item_id(item: object) -> object:
 
 
 def _content_key(items: list[Any]) -> int:
-    """A page's content, for items without ids: the hash of its repr (generated models and the
-    export's row dicts have a deterministic repr)."""
-    return hash(repr(items))
+    """A cheap signature of a page of items without ids (time-series points): its length and its
+    first and last items (generated models have a deterministic repr). Consecutive distinct pages
+    differ in their first or last point; a server repeating a page under a fresh token does not.
+    Hashing the repr of every item cost more than parsing the page."""
+    return hash((len(items), repr(items[0]), repr(items[-1])))
 
 
 class PageWalk:
@@ -140,18 +142,19 @@ class PageWalk:
     whole page before any of its items is handed out, and raises :class:`PaginationError` for:
 
     - a cursor seen before in this iteration (A→A or A→B→A);
-    - a non-empty page that brings nothing new: every id already handed out (a server ignoring
-      ``page``, or rotating its items), or, for items without ids, the same content as an earlier
-      page (time-series points under a fresh token each time);
+    - for items without ids, a page with the same signature as an earlier page (time-series
+      points under a fresh token each time);
     - more than ``max_empty_pages`` empty pages in a row that still claim more remain.
 
     Items repeated from earlier pages (by id) mean the server's paging moved under us. With
-    continuation tokens that is never benign: :class:`PaginationError`. Offset pages
-    (``skip_repeated_ids``) shift on a live dataset (a row inserted before the cursor pushes
-    the next page back by one), so, as for insights, repeated items are skipped and counted in
-    :attr:`duplicates`; more than ``max_empty_pages`` such overlapping pages in a row (a sliding
-    window, not a shift) raise. The ids handed out are remembered for the iteration: de-duplication
-    costs memory per item, never a silently dropped or repeated item.
+    continuation tokens that is never benign: any repeated id raises :class:`PaginationError`.
+    Offset pages (``skip_repeated_ids``) shift on a live dataset: rows inserted before the cursor
+    push later pages back (newest-first events and tickets do this on every fetch), so repeated
+    items are skipped and counted in :attr:`duplicates`. A page that brings no more new ids than
+    repeated ones (a fully repeated page included) is an *overlap*; more than ``max_empty_pages``
+    overlaps in a row (a server ignoring ``page``, rotating its items, or a sliding window) raise.
+    The ids handed out are remembered for the iteration: de-duplication costs memory per item,
+    never a silently dropped or repeated item.
     """
 
     def __init__(
@@ -214,23 +217,29 @@ class PageWalk:
                 page_ids.add(item_id)
                 fresh.append(item)
         repeated = len(items) - len(fresh)
-        if repeated == len(items):
-            raise PaginationError(f"page {_show(cursor)} repeats an earlier page of this iteration; stopping")
-        if repeated:
-            if not self.skip_repeated_ids:
+        if not self.skip_repeated_ids:
+            if repeated == len(items):
+                raise PaginationError(f"page {_show(cursor)} repeats an earlier page of this iteration; stopping")
+            if repeated:
                 raise PaginationError(
                     f"page {_show(cursor)} repeats {repeated} item(s) already returned; the paging is not stable"
                 )
-            self._overlap_run += 1
+        else:
+            self.duplicates += repeated
+            self._overlap_run = self._overlap_run + 1 if _is_overlap(len(fresh), repeated) else 0
             if self._overlap_run > self.max_empty_pages:
                 raise PaginationError(
-                    f"{self._overlap_run} pages in a row repeat items of earlier pages (a sliding window?); stopping"
+                    f"{self._overlap_run} pages in a row bring no more new items than repeated ones "
+                    "(a server ignoring the page number, or a sliding window?); stopping"
                 )
-            self.duplicates += repeated
-        else:
-            self._overlap_run = 0
         seen.update(page_ids)
         return fresh
+
+
+def _is_overlap(new: int, repeated: int) -> bool:
+    """An offset page that moved more backwards than forwards: no more new items than repeated
+    ones. A few repeats on a page of mostly new items are an insert on a live dataset."""
+    return repeated > 0 and new <= repeated
 
 
 def _show(cursor: object) -> str:

@@ -451,15 +451,18 @@ def check_mapping(value: Any, name: str) -> Mapping[str, Any]:
     return value
 
 
-def check_items(values: Any, name: str) -> Iterable[Any]:
-    """A list (or other iterable) of items: one string, bytes or dict is refused, not iterated."""
+def check_items(values: Any, name: str) -> list[Any]:
+    """A list (or other iterable) of items, read once into a list (a generator cannot be read
+    twice); one string, bytes or dict is refused, not iterated."""
     if isinstance(values, str | bytes | Mapping):
         raise InvalidArgumentTypeError(f"{name} must be a list, not one {type(values).__name__}")
+    if isinstance(values, list):
+        return values
     try:
-        iter(values)
+        iterator = iter(values)
     except TypeError:
         raise InvalidArgumentTypeError(f"{name} must be a list, got {type(values).__name__}") from None
-    return values  # type: ignore[no-any-return]
+    return list(iterator)
 
 
 # RFC 9110 5.6.2 token characters: what a header name may hold.

@@ -245,7 +245,7 @@ def test_offset_pages_rotating_their_items_raise_before_any_duplicate(serve: Any
     items, error = _collect(server, mode, lambda c: c.events.iter(page_size=3))
     assert isinstance(error, PaginationError)
     assert _ids(items) == ["e1", "e2", "e3"]
-    assert len(server.api()) == 2
+    assert len(server.api()) == 22  # page 1, then 21 overlapping pages in a row
 
 
 @MODES
@@ -328,3 +328,124 @@ def test_insight_pages_rotating_their_roots_never_yield_an_insight_twice(serve: 
     items, error = _collect(server, mode, lambda c: c.insights.iter(page_size=3))
     assert isinstance(error, PaginationError)
     assert _ids(items) == ["i1", "i2", "i3"]
+
+
+# ------------------------------ a live newest-first dataset: inserts on every fetch are normal
+
+
+def _live_events(serve: Any, rows: int, inserts_per_fetch: int) -> tuple[Any, list[str]]:
+    """Newest-first events, ``inserts_per_fetch`` new rows arriving before each page is served
+    (events and tickets on a busy site). Returns the server and the ids present at the start."""
+    dataset = [f"old-{n:05d}" for n in range(rows)]
+    original = list(dataset)
+    fetches = {"n": 0}
+
+    def api(seen: Seen) -> Reply:
+        body = seen.json()
+        fetches["n"] += 1
+        dataset[:0] = [f"new-{fetches['n']:03d}-{k}" for k in range(inserts_per_fetch)]
+        size, page = int(body["pageSize"]), int(body.get("page", 1))
+        before = (page - 1) * size
+        ids = dataset[before : before + size]
+        total = len(dataset)
+        return jreply(
+            {"items": [_event(i) for i in ids], "total": total, "before": before, "after": total - before - len(ids)}
+        )
+
+    return serve(api), original
+
+
+def _walk_live(server: Any, mode: str) -> tuple[list[str], int]:
+    """Every id the iteration yielded (in order) and ``pager.duplicates``, sync or async."""
+    if mode == "sync":
+        with server.client() as client:
+            pager = client.events.iter(page_size=50)
+            return [event.id for event in pager], pager.duplicates
+
+    async def drain() -> tuple[list[str], int]:
+        async with AsyncWillowClient(**server.kwargs()) as client:
+            pager = client.events.iter(page_size=50)
+            return [event.id async for event in pager], pager.duplicates
+
+    return asyncio.run(drain())
+
+
+@MODES
+@pytest.mark.parametrize("inserts", [1, 5])
+def test_a_live_newest_first_dataset_is_read_whole_each_id_once(serve: Any, mode: str, inserts: int) -> None:
+    # 1,500 rows, 30 pages of 50, `inserts` new rows before every fetch: each page repeats the last
+    # `inserts` ids of the page before; those are skipped and counted, and every old row comes once
+    server, original = _live_events(serve, 1500, inserts)
+    ids, duplicates = _walk_live(server, mode)
+    assert len(ids) == len(set(ids))
+    assert [i for i in ids if i.startswith("old-")] == original
+    requests = len(server.api())
+    assert requests >= 30
+    # every page after the first repeats exactly `inserts` ids of the page before
+    assert duplicates == inserts * (requests - 1) > 0
+    assert len(ids) == 1500 + inserts  # the rows there at the first fetch; later ones are behind us
+
+
+@MODES
+def test_a_dataset_growing_a_page_per_fetch_ends_in_pagination_error(serve: Any, mode: str) -> None:
+    # 50 inserts per fetch of 50: every page is the page before, the walk never advances: it must
+    # end (more than 20 overlapping pages in a row), having yielded the first page only
+    server, _ = _live_events(serve, 500, 50)
+    items, error = _collect(server, mode, lambda c: c.events.iter(page_size=50), limit=1000)
+    assert isinstance(error, PaginationError)
+    assert len(_ids(items)) == len(set(_ids(items))) == 50
+    assert len(server.api()) == 22
+
+
+# ------------------------------------ filters given as a generator reach every page's request
+
+FILTER = {"field": "Status", "operator": "equals", "value": "Open"}
+SORT = {"field": "Name", "sort": "desc"}
+
+
+def _two_pages(key: str, item: Callable[[str], dict[str, Any]]) -> Callable[[Seen], Reply]:
+    """Two full offset pages of one item each, then an empty one."""
+
+    def api(seen: Seen) -> Reply:
+        page = int(seen.json().get("page", 1))
+        items = [item(f"{key}{page}")] if page <= 2 else []
+        return jreply({"items": items, "total": 2, "before": page - 1, "after": max(0, 2 - page)})
+
+    return api
+
+
+def _insight(insight_id: str) -> dict[str, Any]:
+    return {"id": insight_id, "twinId": "S", "name": "x", "scenarioId": None}
+
+
+FILTERED_ITERATIONS: dict[str, tuple[Callable[[Any, Any, Any], Any], Callable[[Seen], Reply]]] = {
+    "events.iter": (lambda c, f, s: c.events.iter(filters=f, sort=s, page_size=1), _two_pages("e", _event)),
+    "tickets.iter": (
+        lambda c, f, s: c.tickets.iter(filters=f, sort=s, page_size=1),
+        _two_pages("k", lambda i: {"id": i}),
+    ),
+    "ticket_metadata.iter": (
+        lambda c, f, s: c.ticket_metadata.iter("categories", filters=f, sort=s, page_size=1),
+        _two_pages("c", lambda i: {"id": i, "name": "x"}),
+    ),
+    "insights.iter_trees": (
+        lambda c, f, s: c.insights.iter_trees(filters=f, sort=s, page_size=1),
+        _two_pages("i", _insight),
+    ),
+    "insights.iter": (lambda c, f, s: c.insights.iter(filters=f, sort=s, page_size=1), _two_pages("i", _insight)),
+}
+
+
+@MODES
+@pytest.mark.parametrize("method", list(FILTERED_ITERATIONS))
+def test_filters_given_as_a_generator_are_sent_on_every_page(serve: Any, mode: str, method: str) -> None:
+    make, api = FILTERED_ITERATIONS[method]
+    server = serve(api)
+    items, error = _collect(server, mode, lambda c: make(c, (f for f in [FILTER]), (s for s in [SORT])))
+    assert error is None
+    assert len(items) == 2
+    bodies = [seen.json() for seen in server.api()]
+    assert [body["page"] for body in bodies][:2] == [1, 2]
+    for body in bodies:
+        assert body["filterSpecifications"] == [FILTER]
+        assert body["sortSpecifications"] == [SORT]

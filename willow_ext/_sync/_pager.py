@@ -22,8 +22,9 @@ class Pager(Generic[C, P, T]):
 
     Each iteration starts from the first page with its own :class:`PageWalk`, so a pager can be
     iterated again, every iteration ends (a looping server raises ``PaginationError``) and no item
-    is handed out twice. ``offset_pages``: items repeated by a shifting offset page are skipped
-    (counted in :attr:`duplicates`) instead of raising; see :class:`PageWalk`.
+    is handed out twice. ``offset_pages``: items repeated by a shifting offset page (rows inserted
+    on a live dataset) are skipped and counted in :attr:`duplicates` instead of raising; more than
+    20 pages in a row bringing no more new items than repeated ones raise; see :class:`PageWalk`.
     """
 
     def __init__(

@@ -73,12 +73,14 @@ from willow_api_client.models import (
     Event,
     EventPage,
     EventsUpsertResult,
+    FilterSpecification,
     GetTwinGraphRequest,
     Insight,
     InsightPage,
     JsonPatchOperation,
     Model,
     OpenObject,
+    SortSpecification,
     Ticket,
     TicketCategory,
     TicketCategoryPage,
@@ -164,6 +166,15 @@ def _sent_back(token: str | None) -> str | None:
         return check_token(token, "the server's continuation token")
     except InvalidRequestError as exc:
         raise PaginationError(f"{exc}; paging cannot continue") from None
+
+
+def _specs(filters: Filters, sort: Sorts) -> tuple[list[FilterSpecification] | None, list[SortSpecification] | None]:
+    """Filters and sorts read once, as lists: a generator would be spent by the first page (or by
+    the argument check), and every later page would go out unfiltered."""
+    return (
+        None if filters is None else as_models(filters, FilterSpecification, "filters"),
+        None if sort is None else as_models(sort, SortSpecification, "sort"),
+    )
 
 
 class _AsyncResource:
@@ -505,6 +516,7 @@ class Insights(_AsyncResource):
         self, *, filters: Filters = None, sort: Sorts = None, page_size: int = BATCH_PAGE_SIZE, add_floor: bool = False
     ) -> Iterator[InsightTree[Insight]]:
         """``InsightTree(parent_id, root, children)`` groups, each insight exactly once."""
+        filters, sort = _specs(filters, sort)  # once, so every page sends the same filter
         assembler: InsightTreeAssembler[Insight] = InsightTreeAssembler()
         pager: Pager[int, InsightPage, Insight] = self._pager(
             lambda number: self.page(
@@ -549,6 +561,7 @@ class Events(_AsyncResource):
         max_items: int | None = None,
     ) -> Pager[int, EventPage, Event]:
         """Every event matching the filters, page by page."""
+        filters, sort = _specs(filters, sort)  # once, so every page sends the same filter
         as_batch(filters, sort, 1, page_size)  # refuse bad arguments now, not at the first page
         return self._pager(
             lambda number: self.page(filters=filters, sort=sort, page=number or 1, page_size=page_size),
@@ -609,6 +622,7 @@ class Tickets(_AsyncResource):
         max_items: int | None = None,
     ) -> Pager[int, TicketPage, Ticket]:
         """Every ticket matching the filters, page by page."""
+        filters, sort = _specs(filters, sort)  # once, so every page sends the same filter
         as_batch(filters, sort, 1, page_size)  # refuse bad arguments now, not at the first page
         return self._pager(
             lambda number: self.page(filters=filters, sort=sort, page=number or 1, page_size=page_size),
@@ -721,6 +735,7 @@ class TicketMetadata(_AsyncResource):
     ) -> Pager[int, Any, Any]:
         """Every item of one metadata kind, page by page."""
         check_metadata_kind(kind)
+        filters, sort = _specs(filters, sort)  # once, so every page sends the same filter
         as_batch(filters, sort, 1, page_size)  # refuse bad arguments now, not at the first page
         return self._pager(
             lambda number: self.page(kind, filters=filters, sort=sort, page=number or 1, page_size=page_size),

@@ -45,6 +45,7 @@ __all__ = [
     "make_status_error",
     "safe_request",
     "transport_stand_in",
+    "unframed_headers",
 ]
 
 EXCERPT_LIMIT = 300
@@ -216,12 +217,7 @@ def _safe_response(response: httpx.Response) -> httpx.Response:
         content = response.content
     except httpx.ResponseNotRead:  # a streamed body nobody read: nothing to keep
         content = b""
-    # Raw header bytes (a server's latin-1 ``X-Note: café`` survives); the body is already decoded.
-    headers = [
-        (name, _masked_bytes(value))
-        for name, value in response.headers.raw
-        if name.lower() not in (b"content-encoding", b"content-length")
-    ]
+    headers = [(name, _masked_bytes(value)) for name, value in unframed_headers(response)]
     extensions = {key: value for key, value in response.extensions.items() if key == "http_version"}
     reason = response.extensions.get("reason_phrase")
     if isinstance(reason, bytes):
@@ -239,6 +235,17 @@ def _safe_response(response: httpx.Response) -> httpx.Response:
         extensions=extensions,
         request=request,
     )
+
+
+#: Headers that describe the body as it came off the wire; stale on a response rebuilt around
+#: its decoded (or normalised, or masked) body.
+_BODY_FRAMING = frozenset({b"content-encoding", b"content-length", b"transfer-encoding"})
+
+
+def unframed_headers(response: httpx.Response) -> list[tuple[bytes, bytes]]:
+    """The headers to rebuild ``response`` with around a new body: raw bytes (httpx re-encodes str
+    values as ASCII, so a server's ``X-Note: café`` in UTF-8 or latin-1 would raise), framing dropped."""
+    return [(name, value) for name, value in response.headers.raw if name.lower() not in _BODY_FRAMING]
 
 
 def _masked_bytes(data: bytes) -> bytes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import httpx
 
-from ._errors import WillowError
+from ._errors import WillowError, unframed_headers
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
@@ -56,13 +56,12 @@ def too_large(request: httpx.Request, limit: int) -> ResponseTooLargeError:
     )
 
 
-_BODY_FRAMING = (b"content-encoding", b"content-length")
-
-
 def decoded_response(response: httpx.Response, request: httpx.Request, body: bytes) -> httpx.Response:
-    """The response with its decoded body. Built from the raw header bytes: httpx re-encodes str
-    header values as ASCII, so a server's ``X-Note: café`` (UTF-8 or latin-1) would break the call."""
-    headers = [(k, v) for k, v in response.headers.raw if k.lower() not in _BODY_FRAMING]
+    """The response with its decoded body."""
     return httpx.Response(
-        response.status_code, headers=headers, content=body, extensions=response.extensions, request=request
+        response.status_code,
+        headers=unframed_headers(response),
+        content=body,
+        extensions=response.extensions,
+        request=request,
     )

@@ -25,15 +25,13 @@ from typing import Any
 
 import httpx
 
-from ._errors import ResponseValidationError
+from ._errors import ResponseValidationError, unframed_headers
 from ._operations import OPERATIONS, OperationFacts
 
 __all__ = ["Accepted", "Readable", "accept_unparsed", "find_operation", "read_success"]
 
 #: Keys under which an unexpected envelope may hold the list (Willow's own envelopes use these).
 _LIST_KEYS = ("items", "content", "data", "value")
-#: Headers that describe the original bytes, not a re-encoded body.
-_BYTE_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encoding"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,9 +233,9 @@ def read_success(facts: OperationFacts, response: httpx.Response) -> Accepted | 
     target = status if status in facts.success else facts.success[0]
     if normal is data and target == status:
         return Readable(response)
-    # Raw bytes: str values would be re-encoded as ASCII and a non-ASCII header would raise.
-    headers = [(k, v) for k, v in response.headers.raw if k.decode("latin-1").lower() not in _BYTE_HEADERS]
-    copy = httpx.Response(target, headers=headers, content=json.dumps(normal).encode(), request=response.request)
+    copy = httpx.Response(
+        target, headers=unframed_headers(response), content=json.dumps(normal).encode(), request=response.request
+    )
     return Readable(copy, changed=True)
 
 

@@ -8,6 +8,7 @@ Argument building lives in ``willow_ext._requests``; every generated call goes t
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, NamedTuple, Protocol, TypeVar, cast
 
@@ -176,6 +177,15 @@ def _specs(filters: Filters, sort: Sorts) -> tuple[list[FilterSpecification] | N
     )
 
 
+P_co = TypeVar("P_co", covariant=True)
+
+
+class _BatchPage(Protocol[P_co]):
+    """One page of a ``POST`` batch query (events, tickets, ticket metadata)."""
+
+    def __call__(self, *, filters: Filters, sort: Sorts, page: int, page_size: int | None) -> Awaitable[P_co]: ...
+
+
 class _AsyncResource:
     def __init__(self, caller: AsyncCaller) -> None:
         self._call = caller
@@ -193,6 +203,19 @@ class _AsyncResource:
         caller = self._call
         return AsyncPager(
             fetch, extract, max_items=max_items, raw_response=lambda: caller.last_response, offset_pages=offset_pages
+        )
+
+    def _batch_pager(
+        self, page: _BatchPage[P], filters: Filters, sort: Sorts, page_size: int, max_items: int | None = None
+    ) -> AsyncPager[int, P, Any]:
+        """Every item of a batch query, page by page (offset pages)."""
+        filters, sort = _specs(filters, sort)  # once, so every page sends the same filter
+        as_batch(filters, sort, 1, page_size)  # refuse bad arguments now, not at the first page
+        return self._pager(
+            lambda number: page(filters=filters, sort=sort, page=number or 1, page_size=page_size),
+            offset_extract(page_size=page_size),
+            max_items,
+            offset_pages=True,
         )
 
 
@@ -562,14 +585,7 @@ class AsyncEvents(_AsyncResource):
         max_items: int | None = None,
     ) -> AsyncPager[int, EventPage, Event]:
         """Every event matching the filters, page by page."""
-        filters, sort = _specs(filters, sort)  # once, so every page sends the same filter
-        as_batch(filters, sort, 1, page_size)  # refuse bad arguments now, not at the first page
-        return self._pager(
-            lambda number: self.page(filters=filters, sort=sort, page=number or 1, page_size=page_size),
-            offset_extract(page_size=page_size),
-            max_items,
-            offset_pages=True,
-        )
+        return self._batch_pager(self.page, filters, sort, page_size, max_items)
 
     async def upsert(self, events: Sequence[Event | Mapping[str, Any]]) -> EventsUpsertResult:
         """``PUT /events``: create or replace events."""
@@ -627,14 +643,7 @@ class AsyncTickets(_AsyncResource):
         max_items: int | None = None,
     ) -> AsyncPager[int, TicketPage, Ticket]:
         """Every ticket matching the filters, page by page."""
-        filters, sort = _specs(filters, sort)  # once, so every page sends the same filter
-        as_batch(filters, sort, 1, page_size)  # refuse bad arguments now, not at the first page
-        return self._pager(
-            lambda number: self.page(filters=filters, sort=sort, page=number or 1, page_size=page_size),
-            offset_extract(page_size=page_size),
-            max_items,
-            offset_pages=True,
-        )
+        return self._batch_pager(self.page, filters, sort, page_size, max_items)
 
     async def create(self, ticket: CreateTicketRequest | Mapping[str, Any]) -> Ticket:
         """``PUT /tickets`` creates a ticket (not retried unless it certainly was not sent)."""
@@ -742,13 +751,7 @@ class AsyncTicketMetadata(_AsyncResource):
     ) -> AsyncPager[int, Any, Any]:
         """Every item of one metadata kind, page by page."""
         check_metadata_kind(kind)
-        filters, sort = _specs(filters, sort)  # once, so every page sends the same filter
-        as_batch(filters, sort, 1, page_size)  # refuse bad arguments now, not at the first page
-        return self._pager(
-            lambda number: self.page(kind, filters=filters, sort=sort, page=number or 1, page_size=page_size),
-            offset_extract(page_size=page_size),
-            offset_pages=True,
-        )
+        return self._batch_pager(functools.partial(self.page, kind), filters, sort, page_size)
 
     async def create(self, kind: MetadataKind, name: str) -> Any:
         """``PUT /tickets/{kind}`` creates an item (not retried unless it certainly was not sent)."""
